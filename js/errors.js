@@ -1,0 +1,37 @@
+// Node-style errors: `code` on the instance, names like Node's (`Error [CODE]`
+// shows in stack traces the same way).
+
+/**
+ * @param {new (message: string) => Error} Base
+ * @param {string} code
+ * @param {string} message
+ * @param {Record<string, unknown>} [props]
+ */
+export function nodeError(Base, code, message, props) {
+  const err = new Base(message);
+  Object.defineProperty(err, 'code', { value: code, enumerable: true, writable: true, configurable: true });
+  if (props) Object.assign(err, props);
+  return err;
+}
+
+/** An error raised by the engine (a plain Error with code/reason), as Node shapes OpenSSL's. */
+export function engineError(e) {
+  if (e instanceof Error) return e;
+  return nodeError(Error, 'ERR_SSL_INTERNAL_ERROR', String(e));
+}
+
+export const invalidArgType = (name, expected, actual) =>
+  nodeError(TypeError, 'ERR_INVALID_ARG_TYPE',
+    `The "${name}" argument must be ${expected}. Received ${describe(actual)}`);
+
+export const invalidArgValue = (name, value, reason = 'is invalid') =>
+  nodeError(TypeError, 'ERR_INVALID_ARG_VALUE',
+    `The argument '${name}' ${reason}. Received ${describe(value)}`);
+
+function describe(v) {
+  if (v == null) return String(v);
+  if (typeof v === 'function') return `function ${v.name}`;
+  if (typeof v === 'object') return v.constructor?.name ? `an instance of ${v.constructor.name}` : 'an object';
+  const s = typeof v === 'string' ? `'${v.length > 28 ? `${v.slice(0, 25)}...` : v}'` : String(v);
+  return `type ${typeof v} (${s})`;
+}

@@ -1,0 +1,293 @@
+// TLSSocket: the one place where the engine (wasm) and a transport meet.
+// Node semantics live here: stream behaviour, event order, verification
+// verdicts, errors with Node's codes, timers.
+import { Buffer } from 'node:buffer';
+import { Duplex } from 'node:stream';
+import { TlsConnection } from '../pkg/wasm_tls.js';
+import { duplexTransport } from './transports/duplex.js';
+import { engineError, nodeError } from './errors.js';
+import { peerCertificate } from './certificate.js';
+import { alpnList, createSecureContext } from './context.js';
+import { checkServerIdentity } from './identity.js';
+
+const HANDSHAKE_DONE = 1;
+const PEER_CLOSED = 2;
+
+/** Turns a Uint8Array from wasm into a Buffer without copying. */
+const asBuffer = (u8) => Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
+
+export class TLSSocket extends Duplex {
+  /**
+   * @param {import('node:stream').Duplex | null | undefined} socket
+   * @param {object} [options]
+   */
+  constructor(socket, options = {}) {
+    super({
+      allowHalfOpen: Boolean(options.allowHalfOpen),
+      highWaterMark: options.highWaterMark,
+      readableHighWaterMark: options.readableHighWaterMark,
+      writableHighWaterMark: options.writableHighWaterMark,
+      emitClose: true,
+      autoDestroy: true,
+    });
+    this.encrypted = true;
+    this.authorized = false;
+    this.authorizationError = null;
+    this.alpnProtocol = null;
+    this.servername = null;
+    this.secureConnecting = true;
+    this._options = options;
+    /** @type {TlsConnection | null} */
+    this._engine = null;
+    this._transport = null;
+    this._secure = false;
+    this._hadError = false;
+    this._pushedEnd = false;
+    this._transportClosed = false;
+    this._pendingWrites = null; // [chunks, callback] held until the peer is verified
+    this._pendingFinal = null;
+    this._drainCallbacks = [];
+    this._timeoutMs = 0;
+    this._timer = null;
+    if (options.isServer) {
+      throw nodeError(Error, 'ERR_FEATURE_UNAVAILABLE_ON_PLATFORM', 'wasm-tls: server-side TLSSocket is not available yet');
+    }
+    if (socket) this._attach(duplexTransport(socket), false);
+  }
+
+  /**
+   * Starts the client handshake over `transport`.
+   * @param {import('./index.js').Transport} transport
+   * @param {boolean} ownTransport whether this socket created it (then it emits 'connect')
+   */
+  _attach(transport, ownTransport) {
+    const options = this._options;
+    try {
+      const secureContext = options.secureContext ?? createSecureContext(options);
+      this._engine = TlsConnection.client(secureContext.context, {
+        servername: options.servername || undefined,
+        alpnProtocols: alpnList(options.ALPNProtocols),
+      });
+    } catch (e) {
+      transport.destroy();
+      throw engineError(e);
+    }
+    this._transport = transport;
+    transport.start({
+      onConnect: () => {
+        if (ownTransport) this.emit('connect');
+      },
+      onData: (chunk) => this._onTransportData(chunk),
+      onEnd: () => this._onTransportEnd(),
+      onError: (err) => this.destroy(err),
+      onClose: () => {
+        this._transportClosed = true;
+        this._onTransportEnd();
+        const callbacks = this._drainCallbacks; // nothing more will drain
+        this._drainCallbacks = [];
+        for (const cb of callbacks) cb();
+      },
+      onDrain: () => {
+        const callbacks = this._drainCallbacks;
+        this._drainCallbacks = [];
+        for (const cb of callbacks) cb();
+      },
+    });
+    this._flush();
+  }
+
+  _onTransportData(chunk) {
+    if (this.destroyed || !this._engine) return;
+    this._touch();
+    let flags;
+    try {
+      flags = this._engine.receive(chunk);
+    } catch (e) {
+      this._flush(); // the alert rustls queued, so the peer learns why
+      this._fail(engineError(e));
+      return;
+    }
+    this._flush();
+    if (flags & HANDSHAKE_DONE) {
+      this._onHandshakeDone();
+      if (this.destroyed) return;
+    }
+    const plaintext = this._engine.takePlaintext();
+    if (plaintext && !this.push(asBuffer(plaintext))) this._transport.pause();
+    if (flags & PEER_CLOSED) this._onPeerEnd();
+  }
+
+  _onTransportEnd() {
+    if (this.destroyed) return;
+    if (!this._secure) {
+      // Node's wording and code for a peer that hangs up mid-handshake.
+      const o = this._options;
+      this._fail(nodeError(Error, 'ECONNRESET',
+        'Client network socket disconnected before secure TLS connection was established',
+        { path: o.path, host: o.host, port: o.port, localAddress: o.localAddress }));
+      return;
+    }
+    this._onPeerEnd();
+  }
+
+  _onPeerEnd() {
+    if (this.readableEnded || this._pushedEnd) return;
+    this._pushedEnd = true;
+    this.push(null);
+  }
+
+  _fail(err) {
+    if (this._hadError || this.destroyed) return;
+    this._hadError = true;
+    this.destroy(err);
+  }
+
+  /** Node's onConnectSecure: verdict, identity check, then 'secureConnect'. */
+  _onHandshakeDone() {
+    const engine = this._engine;
+    const options = this._options;
+    this.alpnProtocol = engine.alpnProtocol() ?? false;
+    this.servername = options.servername || false;
+    let verifyError = null;
+    const verdict = engine.verifyError();
+    if (verdict) {
+      verifyError = nodeError(Error, verdict.code, verdict.message);
+    } else {
+      const hostname = options.servername || options.host || 'localhost';
+      const check = options.checkServerIdentity ?? checkServerIdentity;
+      verifyError = check(hostname, this.getPeerCertificate(true)) ?? null;
+    }
+    if (verifyError) {
+      this.authorized = false;
+      this.authorizationError = verifyError.code || verifyError.message;
+      if (options.rejectUnauthorized !== false) {
+        this._fail(verifyError);
+        return;
+      }
+    } else {
+      this.authorized = true;
+    }
+    this._secure = true;
+    this.secureConnecting = false;
+    this.emit('secureConnect');
+    if (this.destroyed) return;
+    const pending = this._pendingWrites;
+    this._pendingWrites = null;
+    if (pending) this._writev(...pending);
+    const final = this._pendingFinal;
+    this._pendingFinal = null;
+    if (final) this._final(final);
+  }
+
+  /** Sends whatever records the engine has; `cb` runs once the transport took them. */
+  _flush(cb) {
+    const out = this._engine?.takeOutput();
+    if (out && this._transport) {
+      this._touch();
+      if (!this._transport.write(out) && cb) {
+        this._drainCallbacks.push(cb);
+        return;
+      }
+    }
+    cb?.();
+  }
+
+  _read() {
+    this._transport?.resume();
+  }
+
+  _write(chunk, encoding, cb) {
+    this._writev([{ chunk, encoding }], cb);
+  }
+
+  _writev(chunks, cb) {
+    if (!this._secure) {
+      this._pendingWrites = [chunks, cb];
+      return;
+    }
+    try {
+      for (const { chunk } of chunks) this._engine.write(chunk);
+    } catch (e) {
+      cb(engineError(e));
+      return;
+    }
+    this._flush(cb);
+  }
+
+  _final(cb) {
+    if (!this._secure) {
+      this._pendingFinal = cb;
+      return;
+    }
+    if (this._transportClosed) {
+      cb();
+      return;
+    }
+    this._engine.close();
+    this._flush(() => {
+      this._transport?.end();
+      cb();
+    });
+  }
+
+  _destroy(err, cb) {
+    clearTimeout(this._timer);
+    this._timer = null;
+    if (this._transport) this._transport.destroy();
+    this._transport = null;
+    if (this._engine) this._engine.free();
+    this._engine = null;
+    this._pendingWrites = null;
+    this._pendingFinal = null;
+    this._drainCallbacks = [];
+    cb(err);
+  }
+
+  // --- Node's TLSSocket methods -------------------------------------------
+
+  getProtocol() {
+    return this._engine?.protocol() ?? null;
+  }
+
+  getCipher() {
+    return this._engine?.cipher() ?? undefined;
+  }
+
+  getPeerCertificate(detailed = false) {
+    if (!this._engine) return null;
+    return peerCertificate(this._engine.peerCertificates(), detailed);
+  }
+
+  setTimeout(ms, callback) {
+    this._timeoutMs = ms;
+    if (callback) this.once('timeout', callback);
+    this._touch();
+    return this;
+  }
+
+  /** Restarts the idle timer (Node's socket timeout is inactivity in either direction). */
+  _touch() {
+    clearTimeout(this._timer);
+    this._timer = null;
+    if (this._timeoutMs > 0 && !this.destroyed) {
+      this._timer = setTimeout(() => this.emit('timeout'), this._timeoutMs);
+      this._timer.unref?.();
+    }
+  }
+
+  setNoDelay(noDelay = true) { this._transport?.setNoDelay?.(noDelay); return this; }
+  setKeepAlive(enable = false, delay = 0) { this._transport?.setKeepAlive?.(enable, delay); return this; }
+  ref() { this._transport?.ref?.(); return this; }
+  unref() { this._transport?.unref?.(); return this; }
+  address() {
+    const t = this._transport;
+    return t?.localAddress ? { address: t.localAddress, family: t.remoteFamily, port: t.localPort } : {};
+  }
+  get remoteAddress() { return this._transport?.remoteAddress; }
+  get remotePort() { return this._transport?.remotePort; }
+  get remoteFamily() { return this._transport?.remoteFamily; }
+  get localAddress() { return this._transport?.localAddress; }
+  get localPort() { return this._transport?.localPort; }
+  get connecting() { return Boolean(this._transport?.connecting); }
+  get pending() { return !this._transport || Boolean(this._transport.connecting); }
+}

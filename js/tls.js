@@ -1,0 +1,111 @@
+// Node's `tls` module surface.
+import { TLSSocket } from './socket.js';
+import { SecureContext, createSecureContext, versionDefaults } from './context.js';
+import { checkServerIdentity } from './identity.js';
+import { invalidArgType, nodeError } from './errors.js';
+import { tcpTransport } from './transports/tcp.js';
+import { duplexTransport } from './transports/duplex.js';
+import { supportedCiphers } from '../pkg/wasm_tls.js';
+
+export { TLSSocket, SecureContext, createSecureContext, checkServerIdentity };
+
+export const CLIENT_RENEG_LIMIT = 3;
+export const CLIENT_RENEG_WINDOW = 600;
+export const DEFAULT_ECDH_CURVE = 'auto';
+/** Node's default list; rustls offers only the ECDHE+AEAD suites in it. */
+export const DEFAULT_CIPHERS =
+  'TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256:' +
+  'ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:' +
+  'ECDHE-ECDSA-AES256-GCM-SHA384:DHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-SHA256:' +
+  'DHE-RSA-AES128-SHA256:ECDHE-RSA-AES256-SHA384:DHE-RSA-AES256-SHA384:ECDHE-RSA-AES256-SHA256:' +
+  'DHE-RSA-AES256-SHA256:HIGH:!aNULL:!eNULL:!EXPORT:!DES:!RC4:!MD5:!PSK:!SRP:!CAMELLIA';
+export let DEFAULT_MIN_VERSION = versionDefaults.minVersion;
+export let DEFAULT_MAX_VERSION = versionDefaults.maxVersion;
+
+/** Lower-case names of the suites this build can negotiate, as Node's getCiphers(). */
+export function getCiphers() {
+  return supportedCiphers().map((n) => n.toLowerCase());
+}
+
+function rejectUnauthorizedDefault() {
+  try {
+    return globalThis.process?.env?.NODE_TLS_REJECT_UNAUTHORIZED !== '0';
+  } catch {
+    return true; // runtimes that guard env access
+  }
+}
+
+/** connect(options[, cb]) | connect(port[, host][, options][, cb]) | connect(path[, options][, cb]) */
+function normalizeConnectArgs(args) {
+  const cb = typeof args[args.length - 1] === 'function' ? args.pop() : undefined;
+  let options = {};
+  if (args[0] !== null && typeof args[0] === 'object') {
+    options = { ...args[0] };
+  } else {
+    const [first, second, third] = args;
+    if (typeof first === 'string' && !/^\d+$/.test(first)) {
+      options = { path: first, ...(typeof second === 'object' ? second : {}) };
+    } else {
+      const tail = typeof second === 'object' && second !== null ? second : third;
+      options = { ...(tail ?? {}), port: first };
+      if (typeof second === 'string') options.host = second;
+    }
+  }
+  return [options, cb];
+}
+
+/**
+ * Opens a TLS client connection, synchronously returning the socket as Node does.
+ * @returns {TLSSocket}
+ */
+export function connect(...args) {
+  const [given, cb] = normalizeConnectArgs(args);
+  const options = {
+    rejectUnauthorized: rejectUnauthorizedDefault(),
+    checkServerIdentity,
+    ...given,
+  };
+  options.checkServerIdentity ||= checkServerIdentity;
+  if (typeof options.checkServerIdentity !== 'function') {
+    throw invalidArgType('options.checkServerIdentity', 'of type function', options.checkServerIdentity);
+  }
+  if (options.servername !== undefined && typeof options.servername !== 'string') {
+    throw invalidArgType('options.servername', 'of type string', options.servername);
+  }
+  let transport;
+  if (options.socket) {
+    transport = duplexTransport(options.socket);
+  } else {
+    const port = Number(options.port);
+    if (options.path === undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535 && `${options.port}` !== '')) {
+      throw nodeError(RangeError, 'ERR_SOCKET_BAD_PORT',
+        `Port should be >= 0 and < 65536. Received ${typeof options.port} (${options.port}).`);
+    }
+    options.host ??= 'localhost';
+  }
+  options.secureContext ??= createSecureContext(options);
+  const socket = new TLSSocket(null, options);
+  if (cb) socket.once('secureConnect', cb);
+  if (options.timeout) socket.setTimeout(options.timeout);
+  socket._attach(transport ?? tcpTransport(options), !options.socket);
+  return socket;
+}
+
+const tls = {
+  CLIENT_RENEG_LIMIT,
+  CLIENT_RENEG_WINDOW,
+  DEFAULT_ECDH_CURVE,
+  DEFAULT_CIPHERS,
+  get DEFAULT_MIN_VERSION() { return versionDefaults.minVersion; },
+  set DEFAULT_MIN_VERSION(v) { versionDefaults.minVersion = v; DEFAULT_MIN_VERSION = v; },
+  get DEFAULT_MAX_VERSION() { return versionDefaults.maxVersion; },
+  set DEFAULT_MAX_VERSION(v) { versionDefaults.maxVersion = v; DEFAULT_MAX_VERSION = v; },
+  TLSSocket,
+  SecureContext,
+  connect,
+  createSecureContext,
+  checkServerIdentity,
+  getCiphers,
+};
+
+export default tls;

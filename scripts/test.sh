@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh machine: set-up, build, Rust tests, JS tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+bash scripts/build.sh
+cargo fmt --check
+cargo clippy -q --all-targets -- -D warnings
+cargo clippy -q --target wasm32-unknown-unknown --lib -- -D warnings
+cargo test -q
+node --test --test-concurrency=1 tests/js/

@@ -1,0 +1,215 @@
+//! The sans-I/O connection: ciphertext in, plaintext out, plaintext in,
+//! ciphertext out. It never does I/O, never sleeps and never panics; every
+//! failure is a `TlsError` for this connection alone.
+
+use std::io::{ErrorKind, Read, Write};
+use std::sync::Arc;
+
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{ClientConnection, Connection, ProtocolVersion};
+use serde::{Deserialize, Serialize};
+
+use crate::ciphers;
+use crate::context::SecureContext;
+use crate::error::TlsError;
+use crate::verify::{verify_chain, VerifyError};
+
+/// Per-connection options of `tls.connect()`, normalised by the JS layer.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectOptions {
+    /// The name to send as SNI (Node sends none unless `servername` is given).
+    pub servername: Option<String>,
+    /// ALPN protocol names, most preferred first.
+    #[serde(default)]
+    pub alpn_protocols: Vec<String>,
+}
+
+/// `getCipher()`'s object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CipherInfo {
+    pub name: &'static str,
+    pub standard_name: &'static str,
+    pub version: &'static str,
+}
+
+/// What a call to `receive` changed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// The handshake completed during this call (reported once).
+    pub handshake_done: bool,
+    /// The peer sent close_notify: no more plaintext will come.
+    pub peer_closed: bool,
+}
+
+pub struct Engine {
+    conn: Connection,
+    context: Arc<SecureContext>,
+    handshake_reported: bool,
+    peer_closed: bool,
+    verify_error: Option<VerifyError>,
+    failed: Option<TlsError>,
+}
+
+fn protocol_name(v: ProtocolVersion) -> &'static str {
+    match v {
+        ProtocolVersion::TLSv1_3 => "TLSv1.3",
+        ProtocolVersion::TLSv1_2 => "TLSv1.2",
+        _ => "unknown",
+    }
+}
+
+impl Engine {
+    /// Starts a client handshake; its first flight is ready in `take_output`.
+    pub fn client(context: Arc<SecureContext>, options: ConnectOptions) -> Result<Self, TlsError> {
+        let alpn = options
+            .alpn_protocols
+            .into_iter()
+            .map(String::into_bytes)
+            .collect();
+        // As in Node, SNI is sent only when `servername` is given (and is a name,
+        // not an address: RFC 6066). The chain is judged apart from any name, so
+        // the name rustls holds only keys its state.
+        let server_name = match options.servername.as_deref() {
+            Some(name) => ServerName::try_from(name)
+                .map_err(|_| TlsError::invalid_arg(format!("invalid servername: {name:?}")))?
+                .to_owned(),
+            None => ServerName::try_from("localhost")
+                .map_err(|_| TlsError::invalid_arg("invalid servername"))?,
+        };
+        let send_sni =
+            options.servername.is_some() && matches!(server_name, ServerName::DnsName(_));
+        let config = context.client_config(alpn, send_sni)?;
+        let mut conn = ClientConnection::new(config, server_name).map_err(TlsError::from)?;
+        // Backpressure is the JS layer's job: it drains output after every call.
+        conn.set_buffer_limit(None);
+        Ok(Engine {
+            conn: conn.into(),
+            context,
+            handshake_reported: false,
+            peer_closed: false,
+            verify_error: None,
+            failed: None,
+        })
+    }
+
+    /// Feeds bytes from the transport; decrypted application data is appended to `plaintext`.
+    pub fn receive(
+        &mut self,
+        mut data: &[u8],
+        plaintext: &mut Vec<u8>,
+    ) -> Result<Progress, TlsError> {
+        if let Some(err) = &self.failed {
+            return Err(err.clone());
+        }
+        let mut progress = Progress::default();
+        while !data.is_empty() {
+            if let Err(e) = self.conn.read_tls(&mut data) {
+                return Err(self.fail(TlsError::new("ERR_SSL_INTERNAL_ERROR", e.to_string())));
+            }
+            if let Err(e) = self.conn.process_new_packets() {
+                return Err(self.fail(e.into()));
+            }
+            self.drain_plaintext(plaintext)?;
+        }
+        if !self.handshake_reported && !self.conn.is_handshaking() {
+            self.handshake_reported = true;
+            progress.handshake_done = true;
+            self.verify_error = self.judge_peer_chain();
+        }
+        progress.peer_closed = self.peer_closed;
+        Ok(progress)
+    }
+
+    fn drain_plaintext(&mut self, out: &mut Vec<u8>) -> Result<(), TlsError> {
+        let mut reader = self.conn.reader();
+        let mut chunk = [0u8; 16 * 1024];
+        loop {
+            match reader.read(&mut chunk) {
+                Ok(0) => {
+                    self.peer_closed = true;
+                    return Ok(());
+                }
+                Ok(n) => out.extend_from_slice(chunk.get(..n).unwrap_or_default()),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(()),
+                // UnexpectedEof only follows a transport EOF, which we never feed.
+                Err(e) => return Err(self.fail(TlsError::new("ECONNRESET", e.to_string()))),
+            }
+        }
+    }
+
+    fn fail(&mut self, err: TlsError) -> TlsError {
+        self.failed = Some(err.clone());
+        err
+    }
+
+    fn judge_peer_chain(&self) -> Option<VerifyError> {
+        let chain: &[CertificateDer<'static>] = self.conn.peer_certificates().unwrap_or_default();
+        let now = UnixTime::now();
+        verify_chain(
+            chain,
+            &self.context.roots,
+            now,
+            &self.context.provider.signature_verification_algorithms,
+        )
+    }
+
+    /// Encrypts application data. The JS layer only writes after the handshake
+    /// has been verified, so nothing reaches an unverified peer.
+    pub fn write(&mut self, data: &[u8]) -> Result<(), TlsError> {
+        if let Some(err) = &self.failed {
+            return Err(err.clone());
+        }
+        self.conn
+            .writer()
+            .write_all(data)
+            .map_err(|e| TlsError::new("ERR_SSL_INTERNAL_ERROR", e.to_string()))
+    }
+
+    /// Moves pending ciphertext (handshake, records, alerts) into `out`.
+    pub fn take_output(&mut self, out: &mut Vec<u8>) {
+        while self.conn.wants_write() {
+            match self.conn.write_tls(out) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+    }
+
+    /// Queues close_notify.
+    pub fn close(&mut self) {
+        self.conn.send_close_notify();
+    }
+
+    pub fn is_handshaking(&self) -> bool {
+        self.conn.is_handshaking()
+    }
+
+    pub fn protocol(&self) -> Option<&'static str> {
+        self.conn.protocol_version().map(protocol_name)
+    }
+
+    pub fn cipher(&self) -> Option<CipherInfo> {
+        let suite = self.conn.negotiated_cipher_suite()?;
+        let (name, standard_name) = ciphers::names(suite.suite());
+        Some(CipherInfo {
+            name,
+            standard_name,
+            version: protocol_name(suite.version().version),
+        })
+    }
+
+    pub fn alpn_protocol(&self) -> Option<&[u8]> {
+        self.conn.alpn_protocol()
+    }
+
+    pub fn peer_certificates(&self) -> &[CertificateDer<'static>] {
+        self.conn.peer_certificates().unwrap_or_default()
+    }
+
+    /// OpenSSL's verdict on the peer's chain, once the handshake is done.
+    pub fn verify_error(&self) -> Option<&VerifyError> {
+        self.verify_error.as_ref()
+    }
+}

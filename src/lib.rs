@@ -1,0 +1,14 @@
+//! wasm-tls engine: rustls behind a sans-I/O connection shaped for Node's `tls`.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
+pub mod certinfo;
+pub mod ciphers;
+pub mod context;
+pub mod engine;
+pub mod error;
+pub mod verify;
+#[cfg(target_arch = "wasm32")]
+mod wasm;

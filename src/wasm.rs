@@ -1,0 +1,178 @@
+//! The JS boundary: thin wrappers that move bytes and small plain objects.
+//! Each call crosses once; byte arguments are borrowed views of JS memory
+//! (one copy in), results are fresh Uint8Arrays (one copy out).
+
+use std::sync::Arc;
+
+use js_sys::{Array, Reflect, Uint8Array};
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+
+use crate::context::{self, ContextOptions};
+use crate::engine::{ConnectOptions, Engine};
+use crate::error::TlsError;
+
+fn to_js_error(err: TlsError) -> JsValue {
+    let e = js_sys::Error::new(&err.message);
+    let _ = Reflect::set(&e, &"code".into(), &err.code.into());
+    if let Some(reason) = err.reason {
+        let _ = Reflect::set(&e, &"library".into(), &"SSL routines".into());
+        let _ = Reflect::set(&e, &"reason".into(), &reason.into());
+    }
+    e.into()
+}
+
+fn options_error(err: serde_wasm_bindgen::Error) -> JsValue {
+    to_js_error(TlsError::invalid_arg(format!("invalid options: {err}")))
+}
+
+fn to_js<T: Serialize>(value: &T) -> JsValue {
+    value
+        .serialize(
+            &serde_wasm_bindgen::Serializer::json_compatible().serialize_bytes_as_arrays(false),
+        )
+        .unwrap_or(JsValue::NULL)
+}
+
+/// `tls.createSecureContext()`'s native half.
+#[wasm_bindgen]
+pub struct SecureContext(Arc<context::SecureContext>);
+
+#[wasm_bindgen]
+impl SecureContext {
+    #[wasm_bindgen(constructor)]
+    pub fn new(options: JsValue) -> Result<SecureContext, JsValue> {
+        let options: ContextOptions =
+            serde_wasm_bindgen::from_value(options).map_err(options_error)?;
+        let ctx = context::SecureContext::new(&options).map_err(to_js_error)?;
+        Ok(SecureContext(Arc::new(ctx)))
+    }
+}
+
+/// Flags returned by `receive`.
+const HANDSHAKE_DONE: u32 = 1;
+const PEER_CLOSED: u32 = 2;
+
+/// One TLS connection.
+#[wasm_bindgen]
+pub struct TlsConnection {
+    engine: Engine,
+    plaintext: Vec<u8>,
+    output: Vec<u8>,
+}
+
+#[wasm_bindgen]
+impl TlsConnection {
+    /// A client connection; its ClientHello is ready in `takeOutput()`.
+    pub fn client(context: &SecureContext, options: JsValue) -> Result<TlsConnection, JsValue> {
+        let options: ConnectOptions =
+            serde_wasm_bindgen::from_value(options).map_err(options_error)?;
+        let engine = Engine::client(context.0.clone(), options).map_err(to_js_error)?;
+        Ok(TlsConnection {
+            engine,
+            plaintext: Vec::new(),
+            output: Vec::new(),
+        })
+    }
+
+    /// Feeds ciphertext; returns flags (1: handshake done now, 2: peer sent close_notify).
+    /// Decrypted data waits in `takePlaintext()`, records to send in `takeOutput()`.
+    pub fn receive(&mut self, data: &[u8]) -> Result<u32, JsValue> {
+        let progress = self
+            .engine
+            .receive(data, &mut self.plaintext)
+            .map_err(to_js_error)?;
+        let mut flags = 0;
+        if progress.handshake_done {
+            flags |= HANDSHAKE_DONE;
+        }
+        if progress.peer_closed {
+            flags |= PEER_CLOSED;
+        }
+        Ok(flags)
+    }
+
+    #[wasm_bindgen(js_name = takePlaintext)]
+    pub fn take_plaintext(&mut self) -> Option<Uint8Array> {
+        take(&mut self.plaintext)
+    }
+
+    /// Encrypts application data into records (collect them with `takeOutput()`).
+    pub fn write(&mut self, data: &[u8]) -> Result<(), JsValue> {
+        self.engine.write(data).map_err(to_js_error)
+    }
+
+    #[wasm_bindgen(js_name = takeOutput)]
+    pub fn take_output(&mut self) -> Option<Uint8Array> {
+        self.engine.take_output(&mut self.output);
+        take(&mut self.output)
+    }
+
+    /// Queues close_notify.
+    pub fn close(&mut self) {
+        self.engine.close();
+    }
+
+    #[wasm_bindgen(getter, js_name = isHandshaking)]
+    pub fn is_handshaking(&self) -> bool {
+        self.engine.is_handshaking()
+    }
+
+    pub fn protocol(&self) -> Option<String> {
+        self.engine.protocol().map(str::to_string)
+    }
+
+    pub fn cipher(&self) -> JsValue {
+        self.engine.cipher().map_or(JsValue::NULL, |c| to_js(&c))
+    }
+
+    #[wasm_bindgen(js_name = alpnProtocol)]
+    pub fn alpn_protocol(&self) -> Option<String> {
+        self.engine
+            .alpn_protocol()
+            .map(|p| String::from_utf8_lossy(p).into_owned())
+    }
+
+    /// The peer's chain as sent, leaf first, DER.
+    #[wasm_bindgen(js_name = peerCertificates)]
+    pub fn peer_certificates(&self) -> Array {
+        self.engine
+            .peer_certificates()
+            .iter()
+            .map(|c| JsValue::from(Uint8Array::from(c.as_ref())))
+            .collect()
+    }
+
+    /// `{ code, message }` from OpenSSL's vocabulary, or null if the chain is trusted.
+    #[wasm_bindgen(js_name = verifyError)]
+    pub fn verify_error(&self) -> JsValue {
+        self.engine.verify_error().map_or(JsValue::NULL, to_js)
+    }
+}
+
+/// Moves a buffer's contents into a new Uint8Array, keeping its capacity for reuse.
+fn take(buf: &mut Vec<u8>) -> Option<Uint8Array> {
+    if buf.is_empty() {
+        return None;
+    }
+    let out = Uint8Array::from(buf.as_slice());
+    buf.clear();
+    Some(out)
+}
+
+/// Node's certificate fields for one DER certificate (see `certinfo`).
+#[wasm_bindgen(js_name = describeCertificate)]
+pub fn describe_certificate(der: &[u8]) -> Result<JsValue, JsValue> {
+    crate::certinfo::describe(der)
+        .map(|info| to_js(&info))
+        .map_err(to_js_error)
+}
+
+/// OpenSSL names of the cipher suites this build can negotiate.
+#[wasm_bindgen(js_name = supportedCiphers)]
+pub fn supported_ciphers() -> Vec<String> {
+    rustls::crypto::ring::ALL_CIPHER_SUITES
+        .iter()
+        .map(|s| crate::ciphers::names(s.suite()).0.to_string())
+        .collect()
+}
