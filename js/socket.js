@@ -182,7 +182,9 @@ export class TLSSocket extends Duplex {
   /** Sends whatever records the engine has; `cb` runs once the transport took them. */
   _flush(cb) {
     const out = this._engine?.takeOutput();
-    if (out && this._transport) {
+    // A transport that can no longer be written (the peer hung up and it ended
+    // itself) has no use for more records, close_notify included.
+    if (out && this._transport?.writable !== false) {
       this._touch();
       if (!this._transport.write(out) && cb) {
         this._drainCallbacks.push(cb);

@@ -33,6 +33,7 @@ export function duplexTransport(stream) {
     pause: () => stream.pause(),
     resume: () => stream.resume(),
     get connecting() { return Boolean(stream.connecting); },
+    get writable() { return stream.writable; },
     get remoteAddress() { return stream.remoteAddress; },
     get remotePort() { return stream.remotePort; },
     get remoteFamily() { return stream.remoteFamily; },
