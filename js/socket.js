@@ -257,12 +257,15 @@ export class TLSSocket extends Duplex {
 
   getPeerCertificate(detailed = false) {
     if (!this._engine) return null;
-    return peerCertificate(this._engine.peerCertificates(), detailed);
+    return peerCertificate(this._engine.peerCertificates(Boolean(detailed)), detailed);
   }
 
   setTimeout(ms, callback) {
     this._timeoutMs = ms;
-    if (callback) this.once('timeout', callback);
+    if (callback) {
+      if (ms === 0) this.removeListener('timeout', callback);
+      else this.once('timeout', callback);
+    }
     this._touch();
     return this;
   }

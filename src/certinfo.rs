@@ -168,6 +168,19 @@ pub fn describe(der: &[u8]) -> Result<CertInfo, TlsError> {
     Ok(info)
 }
 
+/// Whether `issuer_der`'s subject is the name `der` says issued it.
+pub fn issued_by(der: &[u8], issuer_der: &[u8]) -> bool {
+    match (
+        X509Certificate::from_der(der),
+        X509Certificate::from_der(issuer_der),
+    ) {
+        (Ok((_, cert)), Ok((_, issuer))) => {
+            cert.tbs_certificate.issuer.as_raw() == issuer.tbs_certificate.subject.as_raw()
+        }
+        _ => false,
+    }
+}
+
 /// `(notBefore, notAfter)` as Unix seconds.
 pub fn validity(der: &[u8]) -> Result<(i64, i64), TlsError> {
     let (_, cert) = X509Certificate::from_der(der).map_err(|e| {

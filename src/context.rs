@@ -29,6 +29,8 @@ pub struct ContextOptions {
 #[derive(Debug)]
 pub struct SecureContext {
     pub roots: Arc<RootCertStore>,
+    /// The `ca` certificates in full, to complete a detailed peer chain as Node does.
+    pub ca_certs: Vec<CertificateDer<'static>>,
     pub provider: Arc<CryptoProvider>,
     pub versions: Vec<&'static SupportedProtocolVersion>,
 }
@@ -101,18 +103,20 @@ pub fn parse_pem_certificates(pem: &str) -> Result<Vec<CertificateDer<'static>>,
 
 impl SecureContext {
     pub fn new(options: &ContextOptions) -> Result<Self, TlsError> {
+        let mut ca_certs = Vec::new();
         let roots = match &options.ca {
             None => default_roots(),
             Some(pems) => {
                 let mut store = RootCertStore::empty();
                 for pem in pems {
                     for cert in parse_pem_certificates(pem)? {
-                        store.add(cert).map_err(|e| {
+                        store.add(cert.clone()).map_err(|e| {
                             TlsError::new(
                                 "ERR_TLS_INVALID_CA",
                                 format!("unusable CA certificate: {e}"),
                             )
                         })?;
+                        ca_certs.push(cert);
                     }
                 }
                 Arc::new(store)
@@ -129,6 +133,7 @@ impl SecureContext {
         )?;
         Ok(SecureContext {
             roots,
+            ca_certs,
             provider: Arc::new(CryptoProvider {
                 cipher_suites,
                 ..base

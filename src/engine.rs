@@ -208,6 +208,27 @@ impl Engine {
         self.conn.peer_certificates().unwrap_or_default()
     }
 
+    /// The chain as sent, completed (as OpenSSL's verified chain is) with the
+    /// trusted `ca` certificate that issued its top, when there is one.
+    pub fn peer_chain_to_root(&self) -> Vec<&[u8]> {
+        let mut chain: Vec<&[u8]> = self
+            .peer_certificates()
+            .iter()
+            .map(|c| c.as_ref())
+            .collect();
+        if let Some(top) = chain.last().copied() {
+            let issuer = self
+                .context
+                .ca_certs
+                .iter()
+                .find(|ca| ca.as_ref() != top && crate::certinfo::issued_by(top, ca));
+            if let Some(ca) = issuer {
+                chain.push(ca.as_ref());
+            }
+        }
+        chain
+    }
+
     /// OpenSSL's verdict on the peer's chain, once the handshake is done.
     pub fn verify_error(&self) -> Option<&VerifyError> {
         self.verify_error.as_ref()

@@ -156,7 +156,7 @@ fn openssl_code(err: &webpki::Error, chain: &[CertificateDer<'_>]) -> VerifyErro
         E::CertRevoked => VerifyError::new("CERT_REVOKED", "certificate revoked"),
         #[allow(deprecated)]
         E::RequiredEkuNotFound | E::RequiredEkuNotFoundContext(_) | E::EmptyEkuExtension => {
-            VerifyError::new("INVALID_PURPOSE", "unsupported certificate purpose")
+            VerifyError::new("INVALID_PURPOSE", "unsuitable certificate purpose")
         }
         E::InvalidSignatureForPublicKey => {
             VerifyError::new("CERT_SIGNATURE_FAILURE", "certificate signature failure")
@@ -165,15 +165,14 @@ fn openssl_code(err: &webpki::Error, chain: &[CertificateDer<'_>]) -> VerifyErro
             VerifyError::new("PATH_LENGTH_EXCEEDED", "path length constraint exceeded")
         }
         E::NameConstraintViolation => {
-            VerifyError::new("PERMITTED_SUBTREE_VIOLATION", "permitted subtree violation")
+            VerifyError::new("PERMITTED_VIOLATION", "permitted subtree violation")
         }
-        E::CaUsedAsEndEntity | E::EndEntityUsedAsCa => {
-            VerifyError::new("INVALID_CA", "invalid CA certificate")
-        }
+        E::EndEntityUsedAsCa => VerifyError::new("INVALID_CA", "invalid CA certificate"),
         E::UnknownRevocationStatus => {
             VerifyError::new("UNABLE_TO_GET_CRL", "unable to get certificate CRL")
         }
-        // An unknown issuer (or a chain webpki cannot build at all): OpenSSL tells
+        // An unknown issuer, a CA certificate serving as the leaf (OpenSSL allows
+        // that; what fails is the trust), or a chain webpki cannot build at all: OpenSSL tells
         // the cases apart by the shape of the chain that was sent.
         _ => {
             let leaf_self_issued = chain.first().is_some_and(self_issued);

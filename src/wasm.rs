@@ -133,13 +133,22 @@ impl TlsConnection {
             .map(|p| String::from_utf8_lossy(p).into_owned())
     }
 
-    /// The peer's chain as sent, leaf first, DER.
+    /// The peer's chain, leaf first, DER: as sent, or with `to_root` completed
+    /// by the trusted CA certificate that issued it.
     #[wasm_bindgen(js_name = peerCertificates)]
-    pub fn peer_certificates(&self) -> Array {
-        self.engine
-            .peer_certificates()
-            .iter()
-            .map(|c| JsValue::from(Uint8Array::from(c.as_ref())))
+    pub fn peer_certificates(&self, to_root: bool) -> Array {
+        let chain: Vec<&[u8]> = if to_root {
+            self.engine.peer_chain_to_root()
+        } else {
+            self.engine
+                .peer_certificates()
+                .iter()
+                .map(|c| c.as_ref())
+                .collect()
+        };
+        chain
+            .into_iter()
+            .map(|c| JsValue::from(Uint8Array::from(c)))
             .collect()
     }
 
