@@ -47,27 +47,85 @@ function pemList(name, value) {
 
 const VERSION_NAMES = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3', 'SSLv3'];
 
-function checkVersion(name, value) {
+function checkVersion(name, value, bound) {
   if (value === undefined) return;
   if (typeof value !== 'string') throw invalidArgType(name, 'of type string', value);
   if (!VERSION_NAMES.includes(value)) {
-    throw nodeError(TypeError, 'ERR_TLS_INVALID_PROTOCOL_VERSION', `'${value}' is not a valid TLS protocol version`);
+    throw nodeError(TypeError, 'ERR_TLS_INVALID_PROTOCOL_VERSION',
+      `${JSON.stringify(value)} is not a valid ${bound} TLS protocol version`);
   }
+}
+
+/** secureProtocol method names to the single version they pin (null: any). */
+const METHODS = {
+  TLS_method: null, SSLv23_method: null,
+  TLSv1_method: 'TLSv1', TLSv1_1_method: 'TLSv1.1', TLSv1_2_method: 'TLSv1.2', TLSv1_3_method: 'TLSv1.3',
+};
+
+function methodVersion(secureProtocol) {
+  if (typeof secureProtocol !== 'string') throw invalidArgType('options.secureProtocol', 'of type string', secureProtocol);
+  const base = secureProtocol.replace(/_(client|server)_method$/, '_method');
+  if (/^SSLv[23]_method$/.test(base) && base !== 'SSLv23_method') {
+    throw nodeError(Error, 'ERR_TLS_INVALID_PROTOCOL_METHOD', `${base.slice(0, 5)} methods disabled`);
+  }
+  if (!(base in METHODS)) {
+    throw nodeError(TypeError, 'ERR_TLS_INVALID_PROTOCOL_METHOD', `Unknown method: ${secureProtocol}`);
+  }
+  return METHODS[base];
+}
+
+/** Node's `key` forms (PEM, or `{ pem, passphrase }`, or an array of either) to `[{ pem, passphrase }]`. */
+function keyList(key) {
+  const items = Array.isArray(key) ? key : [key];
+  return items.map((item, i) => {
+    if (item !== null && typeof item === 'object' && !ArrayBuffer.isView(item)) {
+      const [pem] = pemList(`options.key[${i}].pem`, item.pem);
+      if (item.passphrase !== undefined && typeof item.passphrase !== 'string') {
+        throw invalidArgType(`options.key[${i}].passphrase`, 'of type string', item.passphrase);
+      }
+      return { pem, passphrase: item.passphrase };
+    }
+    const [pem] = pemList(Array.isArray(key) ? `options.key[${i}]` : 'options.key', item);
+    return { pem, passphrase: undefined };
+  });
 }
 
 export class SecureContext {
   constructor(options, defaults) {
     options = options ?? {};
-    const minVersion = options.minVersion ?? defaults.minVersion;
-    const maxVersion = options.maxVersion ?? defaults.maxVersion;
-    checkVersion('options.minVersion', minVersion);
-    checkVersion('options.maxVersion', maxVersion);
-    if (options.ciphers !== undefined && typeof options.ciphers !== 'string') {
-      throw invalidArgType('options.ciphers', 'of type string', options.ciphers);
+    let minVersion = options.minVersion;
+    let maxVersion = options.maxVersion;
+    if (options.secureProtocol !== undefined) {
+      for (const value of [minVersion, maxVersion]) {
+        if (value !== undefined) {
+          throw nodeError(TypeError, 'ERR_TLS_PROTOCOL_VERSION_CONFLICT',
+            `TLS protocol version ${JSON.stringify(value)} conflicts with secureProtocol ${JSON.stringify(options.secureProtocol)}`);
+        }
+      }
+      const pinned = methodVersion(options.secureProtocol);
+      if (pinned) minVersion = maxVersion = pinned;
+    }
+    minVersion ??= defaults.minVersion;
+    maxVersion ??= defaults.maxVersion;
+    checkVersion('options.minVersion', minVersion, 'minimum');
+    checkVersion('options.maxVersion', maxVersion, 'maximum');
+    for (const name of ['ciphers', 'ecdhCurve', 'passphrase']) {
+      if (options[name] !== undefined && typeof options[name] !== 'string') {
+        throw invalidArgType(`options.${name}`, 'of type string', options[name]);
+      }
+    }
+    if (options.pfx != null) {
+      throw nodeError(Error, 'ERR_FEATURE_UNAVAILABLE_ON_PLATFORM',
+        'wasm-tls: the pfx option (PKCS#12) is not supported yet; pass key and cert as PEM instead');
     }
     const native = {
       ca: options.ca == null ? undefined : pemList('options.ca', options.ca),
+      cert: options.cert == null ? undefined : pemList('options.cert', options.cert),
+      key: options.key == null ? undefined : keyList(options.key),
+      passphrase: options.passphrase,
+      crl: options.crl == null ? undefined : pemList('options.crl', options.crl),
       ciphers: options.ciphers,
+      ecdhCurve: options.ecdhCurve,
       minVersion,
       maxVersion,
     };

@@ -5,8 +5,8 @@ import { Buffer } from 'node:buffer';
 import { Duplex } from 'node:stream';
 import { TlsConnection } from '../pkg/wasm_tls.js';
 import { duplexTransport } from './transports/duplex.js';
-import { engineError, nodeError } from './errors.js';
-import { peerCertificate } from './certificate.js';
+import { engineError, invalidArgType, nodeError } from './errors.js';
+import { certificateObject, peerCertificate } from './certificate.js';
 import { alpnList, createSecureContext } from './context.js';
 import { checkServerIdentity } from './identity.js';
 
@@ -108,6 +108,7 @@ export class TLSSocket extends Duplex {
       return;
     }
     this._flush();
+    this._emitKeyLog();
     if (flags & HANDSHAKE_DONE) {
       this._onHandshakeDone();
       if (this.destroyed) return;
@@ -140,6 +141,13 @@ export class TLSSocket extends Duplex {
     if (this._hadError || this.destroyed) return;
     this._hadError = true;
     this.destroy(err);
+  }
+
+  /** 'keylog' events, one per NSS key log line, as Node emits them. */
+  _emitKeyLog() {
+    const lines = this._engine.takeKeyLog();
+    if (this.listenerCount('keylog') === 0) return;
+    for (const line of lines) this.emit('keylog', Buffer.from(line, 'latin1'));
   }
 
   /** Node's onConnectSecure: verdict, identity check, then 'secureConnect'. */
@@ -259,6 +267,60 @@ export class TLSSocket extends Duplex {
     if (!this._engine) return null;
     return peerCertificate(this._engine.peerCertificates(Boolean(detailed)), detailed);
   }
+
+  /** Our own certificate in Node's shape; `{}` without one, null once destroyed. */
+  getCertificate() {
+    if (!this._engine) return null;
+    const der = this._engine.localCertificate();
+    return der ? certificateObject(der) : {};
+  }
+
+  getEphemeralKeyInfo() {
+    return this._engine?.ephemeralKeyInfo() ?? null;
+  }
+
+  /**
+   * RFC 5705 keying material.
+   * @param {number} length
+   * @param {string} label
+   * @param {Buffer | Uint8Array} [context]
+   */
+  exportKeyingMaterial(length, label, context) {
+    if (!Number.isInteger(length) || length < 0) throw invalidArgType('length', 'of type number', length);
+    if (typeof label !== 'string') throw invalidArgType('label', 'of type string', label);
+    if (context !== undefined && !ArrayBuffer.isView(context)) {
+      throw invalidArgType('context', 'an instance of Buffer, TypedArray, or DataView', context);
+    }
+    if (!this._engine || !this._secure) {
+      throw nodeError(Error, 'ERR_SOCKET_CLOSED', 'Socket is closed');
+    }
+    try {
+      return asBuffer(this._engine.exportKeyingMaterial(length, Buffer.from(label, 'latin1'), context));
+    } catch (e) {
+      throw engineError(e);
+    }
+  }
+
+  /** Limits the plaintext per record (512..16384), as Node. */
+  setMaxSendFragment(size) {
+    if (!Number.isInteger(size)) throw invalidArgType('size', 'of type number', size);
+    return this._engine?.setMaxSendFragment(size) ?? false;
+  }
+
+  /** rustls does not renegotiate (TLS 1.3 has no renegotiation at all). */
+  renegotiate(options, callback) {
+    const err = nodeError(Error, 'ERR_TLS_RENEGOTIATION_DISABLED',
+      'TLS session renegotiation disabled for this socket');
+    if (typeof callback === 'function') queueMicrotask(() => callback(err));
+    return false;
+  }
+
+  /** rustls does not expose the Finished messages; Node returns undefined when it has none. */
+  getFinished() { return undefined; }
+  getPeerFinished() { return undefined; }
+
+  /** Resumption is not offered yet: every handshake is a full one. */
+  isSessionReused() { return false; }
 
   setTimeout(ms, callback) {
     this._timeoutMs = ms;

@@ -6,6 +6,7 @@ import { invalidArgType, nodeError } from './errors.js';
 import { tcpTransport } from './transports/tcp.js';
 import { duplexTransport } from './transports/duplex.js';
 import { supportedCiphers } from '../pkg/wasm_tls.js';
+import { installRootCertificates } from './root-certificates.js';
 
 export { TLSSocket, SecureContext, createSecureContext, checkServerIdentity };
 
@@ -107,5 +108,6 @@ const tls = {
   checkServerIdentity,
   getCiphers,
 };
+installRootCertificates(tls);
 
 export default tls;

@@ -4,6 +4,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cargo build -q --release --target wasm32-unknown-unknown
+# tls.rootCertificates (js/root-certificates.js): whole Mozilla roots from the dev-dependency
+# webpki-root-certs, generated natively into pkg/, never in the wasm. Before the early exit below.
+roots=pkg/root-certificates
+if [[ ! -f $roots.js || ! -f $roots.json || Cargo.lock -nt $roots.js || examples/gen_root_certificates.rs -nt $roots.js ]]; then
+  cargo run -q --example gen_root_certificates -- pkg
+fi
 wasm=target/wasm32-unknown-unknown/release/wasm_tls.wasm
 stamp=pkg/.built-from
 if [[ -f $stamp && pkg/wasm_tls_bg.wasm -nt $wasm ]]; then

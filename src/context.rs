@@ -1,18 +1,27 @@
 //! A secure context: what `tls.createSecureContext()` holds (trust anchors,
-//! suites, versions), shared by every connection made from it.
+//! CRLs, our certificate and key, suites, groups, versions), shared by every
+//! connection made from it.
 
 use std::sync::{Arc, OnceLock};
 
 use rustls::client::Resumption;
-use rustls::crypto::{ring, CryptoProvider};
-use rustls::pki_types::pem::PemObject;
+use rustls::crypto::{ring, CryptoProvider, SupportedKxGroup};
 use rustls::pki_types::CertificateDer;
+use rustls::sign::CertifiedKey;
 use rustls::{ClientConfig, RootCertStore, SupportedProtocolVersion};
 use serde::Deserialize;
 
 use crate::ciphers;
 use crate::error::TlsError;
+use crate::keys;
 use crate::verify::HandshakeVerifier;
+
+/// A private key as Node accepts it: PEM with its own optional passphrase.
+#[derive(Debug, Default, Deserialize)]
+pub struct KeyInput {
+    pub pem: String,
+    pub passphrase: Option<String>,
+}
 
 /// Options of `tls.createSecureContext()`, normalised by the JS layer
 /// (PEM as strings, versions as Node spells them).
@@ -21,18 +30,37 @@ use crate::verify::HandshakeVerifier;
 pub struct ContextOptions {
     /// PEM text, one or more certificates per string; replaces the Mozilla roots.
     pub ca: Option<Vec<String>>,
+    /// Our certificate chains (PEM), paired in order with `key`.
+    pub cert: Option<Vec<String>>,
+    pub key: Option<Vec<KeyInput>>,
+    /// Used for keys that carry no passphrase of their own.
+    pub passphrase: Option<String>,
+    pub crl: Option<Vec<String>>,
     pub ciphers: Option<String>,
+    pub ecdh_curve: Option<String>,
     pub min_version: Option<String>,
     pub max_version: Option<String>,
 }
 
-#[derive(Debug)]
 pub struct SecureContext {
     pub roots: Arc<RootCertStore>,
     /// The `ca` certificates in full, to complete a detailed peer chain as Node does.
     pub ca_certs: Vec<CertificateDer<'static>>,
+    pub crls: Vec<webpki::CertRevocationList<'static>>,
+    /// Our certificates with their keys (Node allows one per key type).
+    pub certified_keys: Vec<Arc<CertifiedKey>>,
     pub provider: Arc<CryptoProvider>,
     pub versions: Vec<&'static SupportedProtocolVersion>,
+}
+
+impl std::fmt::Debug for SecureContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecureContext")
+            .field("roots", &self.roots.len())
+            .field("certified_keys", &self.certified_keys.len())
+            .field("crls", &self.crls.len())
+            .finish()
+    }
 }
 
 /// The Mozilla set, built once per instance.
@@ -75,30 +103,50 @@ fn protocol_versions(
     if versions.is_empty() {
         // Asking only for TLS 1.1 or older: rustls has none of them, and we will not
         // silently speak something newer than the caller allowed.
+        let name = |i: usize| VERSIONS.get(i).copied().unwrap_or("?");
         return Err(TlsError::new(
             "ERR_TLS_INVALID_PROTOCOL_VERSION",
             format!(
                 "no protocol version from {} to {} is supported: wasm-tls (rustls) speaks TLSv1.2 and TLSv1.3 only",
-                VERSIONS[min.min(4)],
-                VERSIONS[max.min(4)]
+                name(min),
+                name(max)
             ),
         ));
     }
     Ok(versions)
 }
 
-/// Parses PEM text holding one or more certificates.
-pub fn parse_pem_certificates(pem: &str) -> Result<Vec<CertificateDer<'static>>, TlsError> {
-    let certs = CertificateDer::pem_slice_iter(pem.as_bytes())
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| TlsError::new("ERR_OSSL_PEM_BAD_BASE64_DECODE", format!("bad PEM: {e}")))?;
-    if certs.is_empty() {
-        return Err(TlsError::new(
-            "ERR_OSSL_PEM_NO_START_LINE",
-            "no certificate found in PEM (expected -----BEGIN CERTIFICATE-----)",
-        ));
+/// The key-exchange groups an `ecdhCurve` list names ('auto' or
+/// colon-separated OpenSSL/NIST names), in its order.
+fn kx_groups(
+    list: &str,
+    available: &[&'static dyn SupportedKxGroup],
+) -> Result<Vec<&'static dyn SupportedKxGroup>, TlsError> {
+    if list.eq_ignore_ascii_case("auto") {
+        return Ok(available.to_vec());
     }
-    Ok(certs)
+    let mut groups: Vec<&'static dyn SupportedKxGroup> = Vec::new();
+    for name in list.split(':') {
+        let wanted = match name {
+            "X25519" | "x25519" => rustls::NamedGroup::X25519,
+            "P-256" | "prime256v1" | "secp256r1" => rustls::NamedGroup::secp256r1,
+            "P-384" | "secp384r1" => rustls::NamedGroup::secp384r1,
+            _ => return Err(curve_error()),
+        };
+        let group = available
+            .iter()
+            .find(|g| g.name() == wanted)
+            .ok_or_else(curve_error)?;
+        groups.push(*group);
+    }
+    if groups.is_empty() {
+        return Err(curve_error());
+    }
+    Ok(groups)
+}
+
+fn curve_error() -> TlsError {
+    TlsError::new("ERR_CRYPTO_OPERATION_FAILED", "Failed to set ECDH curve")
 }
 
 impl SecureContext {
@@ -109,7 +157,7 @@ impl SecureContext {
             Some(pems) => {
                 let mut store = RootCertStore::empty();
                 for pem in pems {
-                    for cert in parse_pem_certificates(pem)? {
+                    for cert in keys::certificates(pem)? {
                         store.add(cert.clone()).map_err(|e| {
                             TlsError::new(
                                 "ERR_TLS_INVALID_CA",
@@ -122,11 +170,33 @@ impl SecureContext {
                 Arc::new(store)
             }
         };
+
+        let mut crls = Vec::new();
+        for pem in options.crl.iter().flatten() {
+            for der in keys::crls(pem)? {
+                let crl = webpki::OwnedCertRevocationList::from_der(der.as_ref()).map_err(|e| {
+                    TlsError::new("ERR_OSSL_X509_BAD_CRL", format!("unusable CRL: {e}"))
+                })?;
+                crls.push(webpki::CertRevocationList::from(crl));
+            }
+        }
+
         let base = ring::default_provider();
         let cipher_suites = match &options.ciphers {
             Some(list) => ciphers::select(list, &base.cipher_suites)?,
             None => base.cipher_suites.clone(),
         };
+        let kx_groups = match &options.ecdh_curve {
+            Some(list) => kx_groups(list, &base.kx_groups)?,
+            None => base.kx_groups.clone(),
+        };
+        let provider = CryptoProvider {
+            cipher_suites,
+            kx_groups,
+            ..base
+        };
+
+        let certified_keys = certified_keys(options, &provider)?;
         let versions = protocol_versions(
             options.min_version.as_deref(),
             options.max_version.as_deref(),
@@ -134,10 +204,9 @@ impl SecureContext {
         Ok(SecureContext {
             roots,
             ca_certs,
-            provider: Arc::new(CryptoProvider {
-                cipher_suites,
-                ..base
-            }),
+            crls,
+            certified_keys,
+            provider: Arc::new(provider),
             versions,
         })
     }
@@ -147,19 +216,82 @@ impl SecureContext {
         &self,
         alpn: Vec<Vec<u8>>,
         send_sni: bool,
-    ) -> Result<Arc<ClientConfig>, TlsError> {
+    ) -> Result<ClientConfig, TlsError> {
         let verifier = HandshakeVerifier::new(self.provider.signature_verification_algorithms);
-        let mut config = ClientConfig::builder_with_provider(self.provider.clone())
+        let builder = ClientConfig::builder_with_provider(self.provider.clone())
             .with_protocol_versions(&self.versions)
             .map_err(|_| TlsError::ssl("no protocols available"))?
             .dangerous()
-            .with_custom_certificate_verifier(verifier)
-            .with_no_client_auth();
+            .with_custom_certificate_verifier(verifier);
+        let mut config = match self.certified_keys.first() {
+            Some(key) => builder.with_client_cert_resolver(Arc::new(ClientCert(key.clone()))),
+            None => builder.with_no_client_auth(),
+        };
         config.alpn_protocols = alpn;
         config.enable_sni = send_sni;
         // Node resumes only when given `session`; nothing is cached implicitly.
         config.resumption = Resumption::disabled();
-        Ok(Arc::new(config))
+        Ok(config)
+    }
+}
+
+/// Pairs each key with the certificate whose public key is of the same type
+/// (OpenSSL keeps one slot per key type, so Node matches by type, not position)
+/// and checks that the two belong together.
+fn certified_keys(
+    options: &ContextOptions,
+    provider: &CryptoProvider,
+) -> Result<Vec<Arc<CertifiedKey>>, TlsError> {
+    let mut chains = Vec::new();
+    for pem in options.cert.iter().flatten() {
+        chains.push(keys::certificates(pem)?);
+    }
+    let mut out = Vec::new();
+    for input in options.key.iter().flatten() {
+        let passphrase = input
+            .passphrase
+            .as_deref()
+            .or(options.passphrase.as_deref());
+        let key_der = keys::private_key(&input.pem, passphrase)?;
+        let key = provider
+            .key_provider
+            .load_private_key(key_der)
+            .map_err(|e| {
+                TlsError::new("ERR_OSSL_UNSUPPORTED", format!("unusable private key: {e}"))
+            })?;
+        let algorithm = key.algorithm();
+        // A key without a certificate of its type is accepted (Node too) and unused.
+        let Some(chain) = chains.iter().find(|chain| {
+            chain
+                .first()
+                .and_then(|leaf| keys::key_algorithm(leaf))
+                .is_some_and(|a| a == algorithm)
+        }) else {
+            continue;
+        };
+        let certified = CertifiedKey::new(chain.clone(), key);
+        certified.keys_match().map_err(|_| keys::key_mismatch())?;
+        out.push(Arc::new(certified));
+    }
+    Ok(out)
+}
+
+/// Offers our certificate whenever a server asks (Node sends it regardless of the
+/// CA names the server lists).
+#[derive(Debug)]
+struct ClientCert(Arc<CertifiedKey>);
+
+impl rustls::client::ResolvesClientCert for ClientCert {
+    fn resolve(
+        &self,
+        _root_hint_subjects: &[&[u8]],
+        sigschemes: &[rustls::SignatureScheme],
+    ) -> Option<Arc<CertifiedKey>> {
+        self.0.key.choose_scheme(sigschemes).map(|_| self.0.clone())
+    }
+
+    fn has_certs(&self) -> bool {
+        true
     }
 }
 
@@ -193,6 +325,18 @@ mod tests {
         assert_eq!(
             SecureContext::new(&bad).unwrap_err().code,
             "ERR_OSSL_PEM_NO_START_LINE"
+        );
+    }
+
+    #[test]
+    fn curves_by_name() {
+        let all = ring::default_provider().kx_groups;
+        assert_eq!(kx_groups("auto", &all).unwrap().len(), all.len());
+        let picked = kx_groups("P-384:X25519", &all).unwrap();
+        assert_eq!(picked[0].name(), rustls::NamedGroup::secp384r1);
+        assert_eq!(
+            kx_groups("bogus", &all).unwrap_err().code,
+            "ERR_CRYPTO_OPERATION_FAILED"
         );
     }
 }

@@ -3,7 +3,7 @@
 //! failure is a `TlsError` for this connection alone.
 
 use std::io::{ErrorKind, Read, Write};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConnection, Connection, ProtocolVersion};
@@ -43,8 +43,35 @@ pub struct Progress {
     pub peer_closed: bool,
 }
 
+/// Key log lines (NSS SSLKEYLOGFILE format, newline included) waiting for JS.
+#[derive(Debug, Default)]
+struct KeyLogLines(Mutex<Vec<String>>);
+
+impl rustls::KeyLog for KeyLogLines {
+    fn log(&self, label: &str, client_random: &[u8], secret: &[u8]) {
+        let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+        if let Ok(mut lines) = self.0.lock() {
+            lines.push(format!("{label} {} {}\n", hex(client_random), hex(secret)));
+        }
+    }
+}
+
+/// `getEphemeralKeyInfo()`'s object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EphemeralKeyInfo {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub name: &'static str,
+    pub size: u32,
+}
+
+/// Largest plaintext per record (TLS maximum; `setMaxSendFragment` lowers it).
+pub const MAX_FRAGMENT: usize = 16 * 1024;
+
 pub struct Engine {
     conn: Connection,
+    key_log: Arc<KeyLogLines>,
+    max_fragment: usize,
     context: Arc<SecureContext>,
     handshake_reported: bool,
     peer_closed: bool,
@@ -80,12 +107,17 @@ impl Engine {
         };
         let send_sni =
             options.servername.is_some() && matches!(server_name, ServerName::DnsName(_));
-        let config = context.client_config(alpn, send_sni)?;
+        let key_log = Arc::new(KeyLogLines::default());
+        let mut config = context.client_config(alpn, send_sni)?;
+        config.key_log = key_log.clone();
+        let config = Arc::new(config);
         let mut conn = ClientConnection::new(config, server_name).map_err(TlsError::from)?;
         // Backpressure is the JS layer's job: it drains output after every call.
         conn.set_buffer_limit(None);
         Ok(Engine {
             conn: conn.into(),
+            key_log,
+            max_fragment: MAX_FRAGMENT,
             context,
             handshake_reported: false,
             peer_closed: false,
@@ -105,8 +137,14 @@ impl Engine {
         }
         let mut progress = Progress::default();
         while !data.is_empty() {
-            if let Err(e) = self.conn.read_tls(&mut data) {
-                return Err(self.fail(TlsError::new("ERR_SSL_INTERNAL_ERROR", e.to_string())));
+            match self.conn.read_tls(&mut data) {
+                // rustls takes nothing once close_notify has arrived: what follows
+                // it is ignored (RFC 8446, 6.1), and must not spin this loop.
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) => {
+                    return Err(self.fail(TlsError::new("ERR_SSL_INTERNAL_ERROR", e.to_string())))
+                }
             }
             if let Err(e) = self.conn.process_new_packets() {
                 return Err(self.fail(e.into()));
@@ -150,6 +188,7 @@ impl Engine {
         verify_chain(
             chain,
             &self.context.roots,
+            &self.context.crls,
             now,
             &self.context.provider.signature_verification_algorithms,
         )
@@ -161,10 +200,62 @@ impl Engine {
         if let Some(err) = &self.failed {
             return Err(err.clone());
         }
+        // Each writer call seals its data into records of at most `max_fragment`.
+        for piece in data.chunks(self.max_fragment) {
+            self.conn
+                .writer()
+                .write_all(piece)
+                .map_err(|e| TlsError::new("ERR_SSL_INTERNAL_ERROR", e.to_string()))?;
+        }
+        Ok(())
+    }
+
+    /// `setMaxSendFragment`: Node's range is 512..=16384.
+    pub fn set_max_fragment(&mut self, size: usize) -> bool {
+        if !(512..=MAX_FRAGMENT).contains(&size) {
+            return false;
+        }
+        self.max_fragment = size;
+        true
+    }
+
+    /// Key log lines produced since the last call.
+    pub fn take_key_log(&mut self) -> Vec<String> {
+        self.key_log
+            .0
+            .lock()
+            .map(|mut lines| std::mem::take(&mut *lines))
+            .unwrap_or_default()
+    }
+
+    /// RFC 5705 / RFC 8446 exporter (`exportKeyingMaterial`).
+    pub fn export_keying_material(
+        &self,
+        length: usize,
+        label: &[u8],
+        context: Option<&[u8]>,
+    ) -> Result<Vec<u8>, TlsError> {
+        let out = vec![0u8; length];
         self.conn
-            .writer()
-            .write_all(data)
-            .map_err(|e| TlsError::new("ERR_SSL_INTERNAL_ERROR", e.to_string()))
+            .export_keying_material(out, label, context)
+            .map_err(|e| TlsError::new("ERR_TLS_EXPORT_KEYING_MATERIAL", e.to_string()))
+    }
+
+    /// The group of the (EC)DHE exchange, in Node's terms.
+    pub fn ephemeral_key_info(&self) -> Option<EphemeralKeyInfo> {
+        let group = self.conn.negotiated_key_exchange_group()?.name();
+        let (name, size) = match group {
+            rustls::NamedGroup::X25519 => ("X25519", 253),
+            rustls::NamedGroup::secp256r1 => ("prime256v1", 256),
+            rustls::NamedGroup::secp384r1 => ("secp384r1", 384),
+            rustls::NamedGroup::secp521r1 => ("secp521r1", 521),
+            _ => ("unknown", 0),
+        };
+        Some(EphemeralKeyInfo {
+            kind: "ECDH",
+            name,
+            size,
+        })
     }
 
     /// Moves pending ciphertext (handshake, records, alerts) into `out`.
@@ -206,6 +297,12 @@ impl Engine {
 
     pub fn peer_certificates(&self) -> &[CertificateDer<'static>] {
         self.conn.peer_certificates().unwrap_or_default()
+    }
+
+    /// Our own certificate (the leaf we present), if we have one.
+    pub fn local_certificate(&self) -> Option<&[u8]> {
+        let key = self.context.certified_keys.first()?;
+        key.cert.first().map(|c| c.as_ref())
     }
 
     /// The chain as sent, completed (as OpenSSL's verified chain is) with the

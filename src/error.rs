@@ -13,6 +13,8 @@ pub struct TlsError {
     pub message: String,
     /// OpenSSL's `reason` (lower-case words), when the error mirrors an OpenSSL one.
     pub reason: Option<String>,
+    /// OpenSSL's `library` ("SSL routines", ...), with `reason`.
+    pub library: Option<String>,
 }
 
 impl TlsError {
@@ -21,6 +23,7 @@ impl TlsError {
             code: code.into(),
             message: message.into(),
             reason: None,
+            library: None,
         }
     }
 
@@ -42,6 +45,18 @@ impl TlsError {
             code,
             message: reason.to_string(),
             reason: Some(reason.to_string()),
+            library: Some("SSL routines".to_string()),
+        }
+    }
+
+    /// An OpenSSL error as Node reports it for key material: `code` ERR_OSSL_*,
+    /// message `error:<packed>:<library>::<reason>`, and `library`/`reason`.
+    pub fn openssl(code: &str, packed: &str, library: &str, reason: &str) -> Self {
+        TlsError {
+            code: code.to_string(),
+            message: format!("error:{packed}:{library}::{reason}"),
+            reason: Some(reason.to_string()),
+            library: Some(library.to_string()),
         }
     }
 

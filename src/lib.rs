@@ -9,6 +9,7 @@ pub mod ciphers;
 pub mod context;
 pub mod engine;
 pub mod error;
+pub mod keys;
 pub mod verify;
 #[cfg(target_arch = "wasm32")]
 mod wasm;

@@ -77,9 +77,12 @@ impl ServerCertVerifier for HandshakeVerifier {
 /// Judges a server's chain (leaf first, as sent) against `roots`, returning
 /// OpenSSL's code for the first problem, or `None` if it is trusted.
 /// The host name is not checked here: Node does that in `checkServerIdentity`.
+/// With `crls` (Node's `crl` option), as in Node every certificate in the chain
+/// must be covered by a current CRL of its issuer.
 pub fn verify_chain(
     chain: &[CertificateDer<'_>],
     roots: &RootCertStore,
+    crls: &[webpki::CertRevocationList<'_>],
     now: UnixTime,
     algorithms: &WebPkiSupportedAlgorithms,
 ) -> Option<VerifyError> {
@@ -89,6 +92,15 @@ pub fn verify_chain(
             "unable to get issuer certificate",
         ));
     };
+    let crl_refs: Vec<&webpki::CertRevocationList<'_>> = crls.iter().collect();
+    let revocation = webpki::RevocationOptionsBuilder::new(&crl_refs)
+        .ok()
+        .map(|b| {
+            b.with_depth(webpki::RevocationCheckDepth::Chain)
+                .with_status_policy(webpki::UnknownStatusPolicy::Deny)
+                .with_expiration_policy(webpki::ExpirationPolicy::Enforce)
+                .build()
+        });
     let result = webpki::EndEntityCert::try_from(leaf).and_then(|ee| {
         ee.verify_for_usage(
             algorithms.all,
@@ -96,7 +108,7 @@ pub fn verify_chain(
             intermediates,
             now,
             webpki::KeyUsage::server_auth(),
-            None,
+            revocation,
             None,
         )
         .map(|_| ())
@@ -168,6 +180,7 @@ fn openssl_code(err: &webpki::Error, chain: &[CertificateDer<'_>]) -> VerifyErro
             VerifyError::new("PERMITTED_VIOLATION", "permitted subtree violation")
         }
         E::EndEntityUsedAsCa => VerifyError::new("INVALID_CA", "invalid CA certificate"),
+        E::CrlExpired { .. } => VerifyError::new("CRL_HAS_EXPIRED", "CRL has expired"),
         E::UnknownRevocationStatus => {
             VerifyError::new("UNABLE_TO_GET_CRL", "unable to get certificate CRL")
         }

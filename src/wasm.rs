@@ -15,8 +15,10 @@ use crate::error::TlsError;
 fn to_js_error(err: TlsError) -> JsValue {
     let e = js_sys::Error::new(&err.message);
     let _ = Reflect::set(&e, &"code".into(), &err.code.into());
+    if let Some(library) = err.library {
+        let _ = Reflect::set(&e, &"library".into(), &library.into());
+    }
     if let Some(reason) = err.reason {
-        let _ = Reflect::set(&e, &"library".into(), &"SSL routines".into());
         let _ = Reflect::set(&e, &"reason".into(), &reason.into());
     }
     e.into()
@@ -150,6 +152,42 @@ impl TlsConnection {
             .into_iter()
             .map(|c| JsValue::from(Uint8Array::from(c)))
             .collect()
+    }
+
+    /// Our certificate (DER), for `getCertificate()`.
+    #[wasm_bindgen(js_name = localCertificate)]
+    pub fn local_certificate(&self) -> Option<Uint8Array> {
+        self.engine.local_certificate().map(Uint8Array::from)
+    }
+
+    /// Key log lines (NSS format) since the last call, for 'keylog' events.
+    #[wasm_bindgen(js_name = takeKeyLog)]
+    pub fn take_key_log(&mut self) -> Vec<String> {
+        self.engine.take_key_log()
+    }
+
+    #[wasm_bindgen(js_name = setMaxSendFragment)]
+    pub fn set_max_send_fragment(&mut self, size: usize) -> bool {
+        self.engine.set_max_fragment(size)
+    }
+
+    #[wasm_bindgen(js_name = exportKeyingMaterial)]
+    pub fn export_keying_material(
+        &self,
+        length: usize,
+        label: &[u8],
+        context: Option<Vec<u8>>,
+    ) -> Result<Vec<u8>, JsValue> {
+        self.engine
+            .export_keying_material(length, label, context.as_deref())
+            .map_err(to_js_error)
+    }
+
+    #[wasm_bindgen(js_name = ephemeralKeyInfo)]
+    pub fn ephemeral_key_info(&self) -> JsValue {
+        self.engine
+            .ephemeral_key_info()
+            .map_or(JsValue::NULL, |i| to_js(&i))
     }
 
     /// `{ code, message }` from OpenSSL's vocabulary, or null if the chain is trusted.

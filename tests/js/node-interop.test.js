@@ -178,7 +178,7 @@ test('minVersion/maxVersion are honoured against the server', async (t) => {
   const ok = await secure(connect({ host: '127.0.0.1', port: srv.port, servername: 'localhost', ca: certs.ca, minVersion: 'TLSv1.3' }));
   assert.equal(ok.getProtocol(), 'TLSv1.3');
   ok.destroy();
-  assert.throws(() => connect({ port: srv.port, minVersion: 'TLSv9' }), { code: 'ERR_TLS_INVALID_PROTOCOL_VERSION' });
+  assert.throws(() => connect({ port: srv.port, minVersion: 'TLSv9' }), { code: 'ERR_TLS_INVALID_PROTOCOL_VERSION', message: '"TLSv9" is not a valid minimum TLS protocol version' });
   assert.throws(() => connect({ port: srv.port, maxVersion: 'TLSv1.1' }), { code: 'ERR_TLS_INVALID_PROTOCOL_VERSION' });
 });
 

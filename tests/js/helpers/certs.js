@@ -46,6 +46,12 @@ signed('other', '/CN=other.example', 'ca', 'ec', leafExt('DNS:other.example,DNS:
 signed('inter', '/O=wasm-tls tests/CN=Test Intermediate CA', 'ca', 'ec', caExt);
 signed('chained', '/CN=localhost', 'inter', 'ec', leafExt('DNS:localhost'));
 selfSigned('self', '/CN=localhost', 'ec', ['subjectAltName=DNS:localhost']);
+signed('client', '/CN=wasm-tls client', 'ca', 'ec', [
+  'basicConstraints=critical,CA:FALSE', 'keyUsage=critical,digitalSignature', 'extendedKeyUsage=clientAuth',
+]);
+signed('rsaclient', '/CN=wasm-tls rsa client', 'ca', 'rsa', [
+  'basicConstraints=critical,CA:FALSE', 'keyUsage=critical,digitalSignature,keyEncipherment', 'extendedKeyUsage=clientAuth',
+]);
 
 /** PEM strings. */
 export const certs = {
@@ -58,5 +64,8 @@ export const certs = {
   /** Leaf signed by the intermediate; `cert` holds leaf + intermediate. */
   chained: { key: read('chained.key'), cert: read('chained.crt') + read('inter.crt'), leaf: read('chained.crt') },
   self: { key: read('self.key'), cert: read('self.crt') },
+  /** Client certificates (EKU clientAuth). */
+  client: { key: read('client.key'), cert: read('client.crt') },
+  rsaclient: { key: read('rsaclient.key'), cert: read('rsaclient.crt') },
   path: (name) => join(dir, name),
 };

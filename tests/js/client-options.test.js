@@ -1,0 +1,181 @@
+// Client options beyond the basics, each checked against what node:tls does
+// with the same input (the server side of the same connection, or Node's own
+// client as the oracle).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import ntls from 'node:tls';
+import { connect, createSecureContext } from 'wasm-tls';
+import { certs } from './helpers/certs.js';
+import { nodeServer } from './helpers/peers.js';
+
+const openssl = (...args) => execFileSync('openssl', args, { cwd: certs.dir, stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+const base = (port) => ({ host: '127.0.0.1', port, servername: 'localhost', ca: certs.ca });
+
+/** Outcome of creating a context: the error's code and message, or 'ok'. */
+function contextOutcome(create, options) {
+  try {
+    create(options);
+    return 'ok';
+  } catch (e) {
+    return `${e.code}: ${e.message}`;
+  }
+}
+
+test('client certificates: the server sees and trusts ours (EC, RSA, encrypted PKCS#8)', async (t) => {
+  const srv = await nodeServer({ ...certs.ec, ca: certs.ca, requestCert: true, rejectUnauthorized: true });
+  t.after(() => srv.close());
+  const encrypted = openssl('pkcs8', '-topk8', '-in', 'rsaclient.key', '-passout', 'pass:s3cret', '-v2', 'aes-256-cbc');
+  const variants = [
+    { key: certs.client.key, cert: certs.client.cert },
+    { key: certs.rsaclient.key, cert: certs.rsaclient.cert },
+    { key: encrypted, passphrase: 's3cret', cert: certs.rsaclient.cert },
+    { key: [{ pem: encrypted, passphrase: 's3cret' }], cert: [certs.rsaclient.cert] },
+    // Keys pair with certificates by type, not by position, as in OpenSSL.
+    { key: [certs.rsaclient.key, certs.client.key], cert: [certs.client.cert, certs.rsaclient.cert] },
+  ];
+  for (const v of variants) {
+    const s = connect({ ...base(srv.port), ...v });
+    await once(s, 'secureConnect');
+    const server = await srv.nextSocket();
+    assert.equal(server.authorized, true);
+    const theirView = server.getPeerCertificate();
+    assert.match(theirView.subject.CN, /^wasm-tls (rsa )?client$/);
+    assert.equal(theirView.fingerprint256, s.getCertificate().fingerprint256);
+    s.destroy();
+  }
+});
+
+test('key errors match Node: wrong or missing passphrase, mismatch, junk', () => {
+  const encrypted = openssl('pkcs8', '-topk8', '-in', 'ec.key', '-passout', 'pass:right');
+  const cases = [
+    { key: encrypted, passphrase: 'wrong', cert: certs.ec.cert },
+    { key: encrypted, cert: certs.ec.cert },
+    { key: encrypted, passphrase: 'right', cert: certs.ec.cert },
+    { key: certs.rsa.key, cert: certs.ec.cert },
+    { key: 'junk', cert: certs.ec.cert },
+    { key: certs.ec.key, cert: 'junk' },
+    { ecdhCurve: 'bogus' },
+    { ecdhCurve: 'P-256:X25519' },
+    { secureProtocol: 'bogus' },
+    { secureProtocol: 'TLSv1_2_method', minVersion: 'TLSv1.2' },
+    { secureProtocol: 'TLSv1_2_method' },
+    { minVersion: 'TLSv1.4' },
+  ];
+  for (const options of cases) {
+    assert.equal(contextOutcome(createSecureContext, options), contextOutcome(ntls.createSecureContext, options),
+      JSON.stringify(options).slice(0, 120));
+  }
+});
+
+test('a legacy encrypted PEM key is refused with a clear way out', () => {
+  const legacy = openssl('ec', '-in', 'ec.key', '-aes256', '-passout', 'pass:x');
+  assert.throws(() => createSecureContext({ key: legacy, passphrase: 'x', cert: certs.ec.cert }),
+    (e) => e.code === 'ERR_OSSL_UNSUPPORTED' && /openssl pkcs8 -topk8/.test(e.message));
+});
+
+for (const version of ['TLSv1.2', 'TLSv1.3']) {
+  test(`${version}: keylog lines and exported keying material equal the server's`, async (t) => {
+    const serverLines = [];
+    const srv = await nodeServer({ ...certs.ec, maxVersion: version, minVersion: version });
+    srv.server.on('keylog', (line) => serverLines.push(line.toString('latin1')));
+    t.after(() => srv.close());
+    const s = connect(base(srv.port));
+    const ours = [];
+    s.on('keylog', (line) => {
+      assert.ok(Buffer.isBuffer(line));
+      ours.push(line.toString('latin1'));
+    });
+    await once(s, 'secureConnect');
+    const server = await srv.nextSocket();
+    s.write('x'); // lets the server finish and log its last lines
+    await once(s, 'data');
+    assert.deepEqual([...ours].sort(), [...serverLines].sort());
+    assert.equal(ours.length, version === 'TLSv1.3' ? 5 : 1);
+    for (const line of ours) assert.match(line, /^[A-Z_0-9]+ [0-9a-f]{64} [0-9a-f]+\n$/);
+    const label = 'EXPORTER-wasm-tls-test';
+    const ctx = Buffer.from('context');
+    assert.deepEqual(s.exportKeyingMaterial(32, label, ctx), server.exportKeyingMaterial(32, label, ctx));
+    assert.deepEqual(s.exportKeyingMaterial(16, label), server.exportKeyingMaterial(16, label));
+    s.destroy();
+  });
+}
+
+test('ecdhCurve picks the group; getEphemeralKeyInfo reports it as Node does', async (t) => {
+  const srv = await nodeServer(certs.ec);
+  t.after(() => srv.close());
+  for (const ecdhCurve of ['X25519', 'P-256', 'P-384']) {
+    const options = { ...base(srv.port), ecdhCurve };
+    const ours = connect(options);
+    const theirs = ntls.connect(options);
+    await Promise.all([once(ours, 'secureConnect'), once(theirs, 'secureConnect')]);
+    assert.deepEqual(ours.getEphemeralKeyInfo(), theirs.getEphemeralKeyInfo());
+    ours.destroy();
+    theirs.destroy();
+  }
+});
+
+test('secureProtocol pins the version', async (t) => {
+  const srv = await nodeServer(certs.ec);
+  t.after(() => srv.close());
+  const s = connect({ ...base(srv.port), secureProtocol: 'TLSv1_2_method' });
+  await once(s, 'secureConnect');
+  assert.equal(s.getProtocol(), 'TLSv1.2');
+  s.destroy();
+});
+
+test('setMaxSendFragment, renegotiate, getFinished behave as documented', async (t) => {
+  const srv = await nodeServer(certs.ec);
+  t.after(() => srv.close());
+  const s = connect(base(srv.port));
+  await once(s, 'secureConnect');
+  const theirs = ntls.connect(base(srv.port));
+  await once(theirs, 'secureConnect');
+  for (const size of [511, 512, 4096, 16384, 16385]) {
+    assert.equal(s.setMaxSendFragment(size), theirs.setMaxSendFragment(size), `size ${size}`);
+  }
+  theirs.destroy();
+  s.setMaxSendFragment(512);
+  const payload = Buffer.alloc(5000, 7);
+  s.write(payload);
+  let got = 0;
+  for await (const chunk of s) {
+    got += chunk.length;
+    if (got >= payload.length) break;
+  }
+  assert.equal(got, payload.length);
+  const renegotiated = await new Promise((resolve) => {
+    assert.equal(s.renegotiate({}, (err) => resolve(err)), false);
+  });
+  assert.equal(renegotiated.code, 'ERR_TLS_RENEGOTIATION_DISABLED');
+});
+
+test('crl: a revoked server certificate is CERT_REVOKED, as in Node', async (t) => {
+  // A tiny CA database for `openssl ca` to sign a CRL that revokes rsa.crt.
+  writeFileSync(join(certs.dir, 'index.txt'), '');
+  writeFileSync(join(certs.dir, 'crlnumber'), '01\n');
+  writeFileSync(join(certs.dir, 'ca.cnf'), [
+    '[ca]', 'default_ca = test', '[test]', 'database = index.txt', 'crlnumber = crlnumber',
+    'default_md = sha256', 'default_crl_days = 7', 'certificate = ca.crt', 'private_key = ca.key', '',
+  ].join('\n'));
+  openssl('ca', '-config', 'ca.cnf', '-revoke', 'rsa.crt');
+  const crl = openssl('ca', '-config', 'ca.cnf', '-gencrl');
+  const revokedSrv = await nodeServer(certs.rsa);
+  const goodSrv = await nodeServer(certs.ec);
+  t.after(() => Promise.all([revokedSrv.close(), goodSrv.close()]));
+  const outcome = async (lib, port) => {
+    const s = lib.connect({ ...base(port), crl });
+    const r = await new Promise((resolve) => {
+      s.once('secureConnect', () => resolve('ok'));
+      s.once('error', (e) => resolve(`${e.code}: ${e.message}`));
+    });
+    s.destroy();
+    return r;
+  };
+  assert.equal(await outcome({ connect }, revokedSrv.port), 'CERT_REVOKED: certificate revoked');
+  assert.equal(await outcome({ connect }, revokedSrv.port), await outcome(ntls, revokedSrv.port));
+  assert.equal(await outcome({ connect }, goodSrv.port), await outcome(ntls, goodSrv.port));
+});
