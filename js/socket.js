@@ -2,6 +2,7 @@
 // Node semantics live here: stream behaviour, event order, verification
 // verdicts, errors with Node's codes, timers.
 import { Buffer } from 'node:buffer';
+import { nextTick } from 'node:process';
 import { Duplex } from 'node:stream';
 import { TlsConnection } from '../pkg/wasm_tls.js';
 import { duplexTransport } from './transports/duplex.js';
@@ -27,7 +28,7 @@ export class TLSSocket extends Duplex {
       highWaterMark: options.highWaterMark,
       readableHighWaterMark: options.readableHighWaterMark,
       writableHighWaterMark: options.writableHighWaterMark,
-      emitClose: true,
+      emitClose: false, // 'close' carries hadError, as net.Socket's does (see _destroy)
       autoDestroy: true,
     });
     this.encrypted = true;
@@ -251,6 +252,8 @@ export class TLSSocket extends Duplex {
     this._pendingFinal = null;
     this._drainCallbacks = [];
     cb(err);
+    // After the stream's own 'error' (also queued on the next tick).
+    nextTick(() => this.emit('close', Boolean(err)));
   }
 
   // --- Node's TLSSocket methods -------------------------------------------
@@ -260,7 +263,7 @@ export class TLSSocket extends Duplex {
   }
 
   getCipher() {
-    return this._engine?.cipher() ?? undefined;
+    return this._engine?.cipher() ?? null;
   }
 
   getPeerCertificate(detailed = false) {
