@@ -4,11 +4,11 @@
 import { Buffer } from 'node:buffer';
 import { nextTick } from 'node:process';
 import { Duplex } from 'node:stream';
-import { TlsConnection } from '../pkg/wasm_tls.js';
+import { TlsAcceptor, TlsConnection } from '../pkg/wasm_tls.js';
 import { duplexTransport } from './transports/duplex.js';
 import { engineError, invalidArgType, nodeError } from './errors.js';
 import { certificateObject, peerCertificate } from './certificate.js';
-import { alpnList, createSecureContext } from './context.js';
+import { SecureContext, alpnList, createSecureContext } from './context.js';
 import { checkServerIdentity } from './identity.js';
 
 const HANDSHAKE_DONE = 1;
@@ -50,9 +50,10 @@ export class TLSSocket extends Duplex {
     this._drainCallbacks = [];
     this._timeoutMs = 0;
     this._timer = null;
-    if (options.isServer) {
-      throw nodeError(Error, 'ERR_FEATURE_UNAVAILABLE_ON_PLATFORM', 'wasm-tls: server-side TLSSocket is not available yet');
-    }
+    this._isServer = Boolean(options.isServer);
+    this._server = options.server ?? null;
+    this._acceptor = null; // server side, until a context answers the ClientHello
+    this._heldChunks = null; // bytes that arrived while a context was being chosen
     if (socket) this._attach(duplexTransport(socket), false);
   }
 
@@ -65,10 +66,15 @@ export class TLSSocket extends Duplex {
     const options = this._options;
     try {
       const secureContext = options.secureContext ?? createSecureContext(options);
-      this._engine = TlsConnection.client(secureContext.context, {
-        servername: options.servername || undefined,
-        alpnProtocols: alpnList(options.ALPNProtocols),
-      });
+      if (this._isServer) {
+        this._acceptor = new TlsAcceptor();
+        this._startHandshakeTimer(options.handshakeTimeout ?? 120_000);
+      } else {
+        this._engine = TlsConnection.client(secureContext.context, {
+          servername: options.servername || undefined,
+          alpnProtocols: alpnList(options.ALPNProtocols),
+        });
+      }
     } catch (e) {
       transport.destroy();
       throw engineError(e);
@@ -98,8 +104,17 @@ export class TLSSocket extends Duplex {
   }
 
   _onTransportData(chunk) {
-    if (this.destroyed || !this._engine) return;
+    if (this.destroyed) return;
     this._touch();
+    if (this._heldChunks) {
+      this._heldChunks.push(chunk);
+      return;
+    }
+    if (this._acceptor) {
+      this._onClientHelloData(chunk);
+      return;
+    }
+    if (!this._engine) return;
     let flags;
     try {
       flags = this._engine.receive(chunk);
@@ -124,9 +139,11 @@ export class TLSSocket extends Duplex {
     if (!this._secure) {
       // Node's wording and code for a peer that hangs up mid-handshake.
       const o = this._options;
-      this._fail(nodeError(Error, 'ECONNRESET',
-        'Client network socket disconnected before secure TLS connection was established',
-        { path: o.path, host: o.host, port: o.port, localAddress: o.localAddress }));
+      this._fail(this._isServer
+        ? nodeError(Error, 'ECONNRESET', 'socket hang up')
+        : nodeError(Error, 'ECONNRESET',
+          'Client network socket disconnected before secure TLS connection was established',
+          { path: o.path, host: o.host, port: o.port, localAddress: o.localAddress }));
       return;
     }
     this._onPeerEnd();
@@ -141,18 +158,151 @@ export class TLSSocket extends Duplex {
   _fail(err) {
     if (this._hadError || this.destroyed) return;
     this._hadError = true;
+    if (this._isServer && !this._secure) {
+      // Node: a server socket that fails before it is secure is reported on the
+      // server ('tlsClientError') and closed without an 'error' of its own.
+      this._server?.emit('tlsClientError', err, this);
+      this.destroy();
+      return;
+    }
     this.destroy(err);
+  }
+
+  /** Server side: Node's handshakeTimeout, reported as ERR_TLS_HANDSHAKE_TIMEOUT. */
+  _startHandshakeTimer(ms) {
+    if (!(ms > 0)) return;
+    this._handshakeTimer = setTimeout(() => {
+      this._fail(nodeError(Error, 'ERR_TLS_HANDSHAKE_TIMEOUT', 'TLS handshake timeout'));
+    }, ms);
+    this._handshakeTimer.unref?.();
+  }
+
+  /** Server side: bytes until the ClientHello is whole, then a context is chosen. */
+  _onClientHelloData(chunk) {
+    let hello;
+    try {
+      hello = this._acceptor.receive(chunk);
+    } catch (e) {
+      this._sendAcceptorAlert();
+      this._fail(engineError(e));
+      return;
+    }
+    if (!hello) return;
+    this._heldChunks = [];
+    this.servername = hello.servername ?? false;
+    const answer = (err, context) => {
+      if (this.destroyed) return;
+      if (err) {
+        this._fail(err);
+        return;
+      }
+      this._answerClientHello(hello, context);
+    };
+    const sni = this._options.SNICallback;
+    if (hello.servername && typeof sni === 'function') {
+      let called = false;
+      try {
+        sni(hello.servername, (err, context) => {
+          if (called) return;
+          called = true;
+          answer(err, context);
+        });
+      } catch (e) {
+        answer(e);
+      }
+    } else {
+      answer(null, null);
+    }
+  }
+
+  _sendAcceptorAlert() {
+    const alert = this._acceptor?.takeOutput();
+    if (alert && this._transport?.writable !== false) this._transport.write(alert);
+  }
+
+  /** Builds the server connection from the chosen context, ALPN and client-auth options. */
+  _answerClientHello(hello, context) {
+    const options = this._options;
+    context ??= options.secureContext;
+    if (!(context instanceof SecureContext)) {
+      this._fail(nodeError(TypeError, 'ERR_TLS_INVALID_CONTEXT', 'context must be a SecureContext'));
+      return;
+    }
+    let alpnProtocols = alpnList(options.ALPNProtocols);
+    let alpnReject = false;
+    if (typeof options.ALPNCallback === 'function' && hello.alpnProtocols.length > 0) {
+      const chosen = options.ALPNCallback({ servername: hello.servername ?? undefined, protocols: hello.alpnProtocols });
+      if (chosen === undefined) {
+        alpnReject = true;
+      } else if (!hello.alpnProtocols.includes(chosen)) {
+        this._fail(nodeError(TypeError, 'ERR_TLS_ALPN_CALLBACK_INVALID_RESULT',
+          `ALPN callback returned a value (${chosen}) that did not match any of the client's offered protocols (${hello.alpnProtocols.join(', ')})`));
+        return;
+      } else {
+        alpnProtocols = [chosen];
+      }
+    }
+    try {
+      this._engine = this._acceptor.accept(context.context, {
+        alpnProtocols,
+        alpnReject,
+        requestCert: Boolean(options.requestCert),
+        rejectUnauthorized: options.rejectUnauthorized !== false,
+      });
+    } catch (e) {
+      this._sendAcceptorAlert();
+      this._fail(engineError(e));
+      return;
+    } finally {
+      this._acceptor.free();
+      this._acceptor = null;
+    }
+    this._flush();
+    const held = this._heldChunks;
+    this._heldChunks = null;
+    for (const chunk of held) this._onTransportData(chunk);
   }
 
   /** 'keylog' events, one per NSS key log line, as Node emits them. */
   _emitKeyLog() {
     const lines = this._engine.takeKeyLog();
-    if (this.listenerCount('keylog') === 0) return;
-    for (const line of lines) this.emit('keylog', Buffer.from(line, 'latin1'));
+    // Node emits 'keylog' on the client socket, and on the server (with the socket) for server sockets.
+    const [target, extra] = this._isServer ? [this._server, [this]] : [this, []];
+    if (!target || target.listenerCount('keylog') === 0) return;
+    for (const line of lines) target.emit('keylog', Buffer.from(line, 'latin1'), ...extra);
+  }
+
+  /** Node's onServerSocketSecure: client-certificate verdict, then 'secure'/'secureConnection'. */
+  _onServerHandshakeDone() {
+    const engine = this._engine;
+    const options = this._options;
+    clearTimeout(this._handshakeTimer);
+    this.alpnProtocol = engine.alpnProtocol() ?? false;
+    this.servername = engine.servername() ?? false;
+    if (options.requestCert) {
+      const verdict = engine.verifyError();
+      if (verdict) {
+        this.authorizationError = verdict.code;
+        if (options.rejectUnauthorized !== false) {
+          this.destroy();
+          return;
+        }
+      } else {
+        this.authorized = true;
+      }
+    }
+    this._secure = true;
+    this.secureConnecting = false;
+    this.emit('secure');
+    this._server?.emit('secureConnection', this);
   }
 
   /** Node's onConnectSecure: verdict, identity check, then 'secureConnect'. */
   _onHandshakeDone() {
+    if (this._isServer) {
+      this._onServerHandshakeDone();
+      return;
+    }
     const engine = this._engine;
     const options = this._options;
     this.alpnProtocol = engine.alpnProtocol() ?? false;
@@ -243,6 +393,10 @@ export class TLSSocket extends Duplex {
 
   _destroy(err, cb) {
     clearTimeout(this._timer);
+    clearTimeout(this._handshakeTimer);
+    this._acceptor?.free();
+    this._acceptor = null;
+    this._heldChunks = null;
     this._timer = null;
     if (this._transport) this._transport.destroy();
     this._transport = null;

@@ -1,5 +1,6 @@
 // Node's `tls` module surface.
 import { TLSSocket } from './socket.js';
+import { Server, createServer } from './server.js';
 import { SecureContext, createSecureContext, versionDefaults } from './context.js';
 import { checkServerIdentity } from './identity.js';
 import { invalidArgType, nodeError } from './errors.js';
@@ -8,7 +9,7 @@ import { duplexTransport } from './transports/duplex.js';
 import { supportedCiphers } from '../pkg/wasm_tls.js';
 import { installRootCertificates } from './root-certificates.js';
 
-export { TLSSocket, SecureContext, createSecureContext, checkServerIdentity };
+export { TLSSocket, SecureContext, createSecureContext, checkServerIdentity, Server, createServer };
 
 export const CLIENT_RENEG_LIMIT = 3;
 export const CLIENT_RENEG_WINDOW = 600;
@@ -103,6 +104,8 @@ const tls = {
   set DEFAULT_MAX_VERSION(v) { versionDefaults.maxVersion = v; DEFAULT_MAX_VERSION = v; },
   TLSSocket,
   SecureContext,
+  Server,
+  createServer,
   connect,
   createSecureContext,
   checkServerIdentity,

@@ -51,6 +51,16 @@ pub struct SecureContext {
     pub certified_keys: Vec<Arc<CertifiedKey>>,
     pub provider: Arc<CryptoProvider>,
     pub versions: Vec<&'static SupportedProtocolVersion>,
+    /// Server-side session state shared by every connection of this context:
+    /// the session-id cache (TLS 1.2, stateful TLS 1.3 tickets) and the ticket keys.
+    /// Made on first use, so client contexts never pay for them.
+    server_sessions: OnceLock<ServerSessions>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerSessions {
+    pub cache: Arc<dyn rustls::server::StoresServerSessions>,
+    pub ticketer: Arc<dyn rustls::server::ProducesTickets>,
 }
 
 impl std::fmt::Debug for SecureContext {
@@ -208,7 +218,22 @@ impl SecureContext {
             certified_keys,
             provider: Arc::new(provider),
             versions,
+            server_sessions: OnceLock::new(),
         })
+    }
+
+    /// The session cache and ticket keys of this context (server side).
+    pub fn server_sessions(&self) -> Result<ServerSessions, TlsError> {
+        if let Some(s) = self.server_sessions.get() {
+            return Ok(s.clone());
+        }
+        let ticketer = ring::Ticketer::new()
+            .map_err(|e| TlsError::new("ERR_SSL_INTERNAL_ERROR", format!("ticket keys: {e}")))?;
+        let sessions = ServerSessions {
+            cache: rustls::server::ServerSessionMemoryCache::new(1024),
+            ticketer,
+        };
+        Ok(self.server_sessions.get_or_init(|| sessions).clone())
     }
 
     /// A client configuration for one connection.

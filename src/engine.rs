@@ -45,7 +45,7 @@ pub struct Progress {
 
 /// Key log lines (NSS SSLKEYLOGFILE format, newline included) waiting for JS.
 #[derive(Debug, Default)]
-struct KeyLogLines(Mutex<Vec<String>>);
+pub struct KeyLogLines(Mutex<Vec<String>>);
 
 impl rustls::KeyLog for KeyLogLines {
     fn log(&self, label: &str, client_random: &[u8], secret: &[u8]) {
@@ -70,6 +70,7 @@ pub const MAX_FRAGMENT: usize = 16 * 1024;
 
 pub struct Engine {
     conn: Connection,
+    is_server: bool,
     key_log: Arc<KeyLogLines>,
     max_fragment: usize,
     context: Arc<SecureContext>,
@@ -116,6 +117,7 @@ impl Engine {
         conn.set_buffer_limit(None);
         Ok(Engine {
             conn: conn.into(),
+            is_server: false,
             key_log,
             max_fragment: MAX_FRAGMENT,
             context,
@@ -124,6 +126,38 @@ impl Engine {
             verify_error: None,
             failed: None,
         })
+    }
+
+    /// A server connection that has read the ClientHello (see `server::ServerAcceptor`).
+    pub fn from_server(
+        mut conn: rustls::ServerConnection,
+        context: Arc<SecureContext>,
+        key_log: Arc<KeyLogLines>,
+    ) -> Self {
+        conn.set_buffer_limit(None);
+        Engine {
+            conn: conn.into(),
+            is_server: true,
+            key_log,
+            max_fragment: MAX_FRAGMENT,
+            context,
+            handshake_reported: false,
+            peer_closed: false,
+            verify_error: None,
+            failed: None,
+        }
+    }
+
+    pub fn is_server(&self) -> bool {
+        self.is_server
+    }
+
+    /// The SNI the client sent (server side).
+    pub fn servername(&self) -> Option<&str> {
+        match &self.conn {
+            Connection::Server(s) => s.server_name(),
+            Connection::Client(_) => None,
+        }
     }
 
     /// Feeds bytes from the transport; decrypted application data is appended to `plaintext`.
@@ -185,12 +219,18 @@ impl Engine {
     fn judge_peer_chain(&self) -> Option<VerifyError> {
         let chain: &[CertificateDer<'static>] = self.conn.peer_certificates().unwrap_or_default();
         let now = UnixTime::now();
+        let usage = if self.is_server {
+            webpki::KeyUsage::client_auth()
+        } else {
+            webpki::KeyUsage::server_auth()
+        };
         verify_chain(
             chain,
             &self.context.roots,
             &self.context.crls,
             now,
             &self.context.provider.signature_verification_algorithms,
+            usage,
         )
     }
 
@@ -243,6 +283,9 @@ impl Engine {
 
     /// The group of the (EC)DHE exchange, in Node's terms.
     pub fn ephemeral_key_info(&self) -> Option<EphemeralKeyInfo> {
+        if self.is_server {
+            return None; // Node: only on a client socket
+        }
         let group = self.conn.negotiated_key_exchange_group()?.name();
         let (name, size) = match group {
             rustls::NamedGroup::X25519 => ("X25519", 253),

@@ -10,6 +10,7 @@ pub mod context;
 pub mod engine;
 pub mod error;
 pub mod keys;
+pub mod server;
 pub mod verify;
 #[cfg(target_arch = "wasm32")]
 mod wasm;

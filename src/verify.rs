@@ -85,6 +85,7 @@ pub fn verify_chain(
     crls: &[webpki::CertRevocationList<'_>],
     now: UnixTime,
     algorithms: &WebPkiSupportedAlgorithms,
+    usage: webpki::KeyUsage,
 ) -> Option<VerifyError> {
     let Some((leaf, intermediates)) = chain.split_first() else {
         return Some(VerifyError::new(
@@ -107,7 +108,7 @@ pub fn verify_chain(
             &roots.roots,
             intermediates,
             now,
-            webpki::KeyUsage::server_auth(),
+            usage,
             revocation,
             None,
         )

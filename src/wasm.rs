@@ -11,6 +11,7 @@ use wasm_bindgen::prelude::*;
 use crate::context::{self, ContextOptions};
 use crate::engine::{ConnectOptions, Engine};
 use crate::error::TlsError;
+use crate::server::{AcceptOptions, ServerAcceptor};
 
 fn to_js_error(err: TlsError) -> JsValue {
     let e = js_sys::Error::new(&err.message);
@@ -154,6 +155,11 @@ impl TlsConnection {
             .collect()
     }
 
+    /// The SNI the client sent (server side).
+    pub fn servername(&self) -> Option<String> {
+        self.engine.servername().map(str::to_string)
+    }
+
     /// Our certificate (DER), for `getCertificate()`.
     #[wasm_bindgen(js_name = localCertificate)]
     pub fn local_certificate(&self) -> Option<Uint8Array> {
@@ -194,6 +200,57 @@ impl TlsConnection {
     #[wasm_bindgen(js_name = verifyError)]
     pub fn verify_error(&self) -> JsValue {
         self.engine.verify_error().map_or(JsValue::NULL, to_js)
+    }
+}
+
+/// The server side before a context is chosen: reads the ClientHello.
+#[wasm_bindgen]
+#[derive(Default)]
+pub struct TlsAcceptor {
+    acceptor: ServerAcceptor,
+    alert: Vec<u8>,
+}
+
+#[wasm_bindgen]
+impl TlsAcceptor {
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> TlsAcceptor {
+        TlsAcceptor::default()
+    }
+
+    /// Feeds ciphertext; returns `{ servername, alpnProtocols }` once the whole
+    /// ClientHello is in, else null. On error, `takeOutput()` holds the alert.
+    pub fn receive(&mut self, data: &[u8]) -> Result<JsValue, JsValue> {
+        let hello = self
+            .acceptor
+            .receive(data, &mut self.alert)
+            .map_err(to_js_error)?;
+        Ok(hello.map_or(JsValue::NULL, |h| to_js(&h)))
+    }
+
+    /// Answers the ClientHello with `context`; the connection carries on from there.
+    pub fn accept(
+        &mut self,
+        context: &SecureContext,
+        options: JsValue,
+    ) -> Result<TlsConnection, JsValue> {
+        let options: AcceptOptions =
+            serde_wasm_bindgen::from_value(options).map_err(options_error)?;
+        let engine = self
+            .acceptor
+            .accept(context.0.clone(), &options, &mut self.alert)
+            .map_err(to_js_error)?;
+        Ok(TlsConnection {
+            engine,
+            plaintext: Vec::new(),
+            output: Vec::new(),
+        })
+    }
+
+    /// An alert to send after a failed `receive` or `accept`.
+    #[wasm_bindgen(js_name = takeOutput)]
+    pub fn take_output(&mut self) -> Option<Uint8Array> {
+        take(&mut self.alert)
     }
 }
 

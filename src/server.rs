@@ -1,0 +1,260 @@
+//! The server side: an acceptor that reads the ClientHello first (so that the
+//! JS layer can pick a context by SNI, possibly asynchronously, and run
+//! ALPNCallback), then a rustls server connection configured from the chosen
+//! context, wrapped in the same `Engine` as a client connection.
+
+use std::sync::Arc;
+
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
+use rustls::server::{Acceptor, ClientHello, ResolvesServerCert, ServerConfig};
+use rustls::sign::CertifiedKey;
+use rustls::{DigitallySignedStruct, DistinguishedName, Error, SignatureScheme};
+use serde::{Deserialize, Serialize};
+
+use crate::context::SecureContext;
+use crate::engine::Engine;
+use crate::error::TlsError;
+use crate::verify::HandshakeVerifier;
+
+/// What the ClientHello asked for, as the JS layer needs it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClientHelloInfo {
+    /// SNI, if the client sent one.
+    pub servername: Option<String>,
+    /// ALPN names offered, in the client's order.
+    pub alpn_protocols: Vec<String>,
+}
+
+/// Server options that apply to one connection, chosen once the ClientHello is known.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AcceptOptions {
+    /// The server's ALPN preference list (or the one protocol ALPNCallback chose).
+    #[serde(default)]
+    pub alpn_protocols: Vec<String>,
+    /// ALPNCallback declined every protocol: refuse with no_application_protocol.
+    #[serde(default)]
+    pub alpn_reject: bool,
+    #[serde(default)]
+    pub request_cert: bool,
+    #[serde(default)]
+    pub reject_unauthorized: bool,
+}
+
+/// Reads bytes until a whole ClientHello has arrived.
+pub struct ServerAcceptor {
+    acceptor: Acceptor,
+    accepted: Option<rustls::server::Accepted>,
+    failed: Option<TlsError>,
+}
+
+impl Default for ServerAcceptor {
+    fn default() -> Self {
+        ServerAcceptor {
+            acceptor: Acceptor::default(),
+            accepted: None,
+            failed: None,
+        }
+    }
+}
+
+impl ServerAcceptor {
+    /// Feeds bytes; returns the ClientHello's content once it is complete.
+    /// An error carries the alert to send in `alert` (ciphertext).
+    pub fn receive(
+        &mut self,
+        mut data: &[u8],
+        alert: &mut Vec<u8>,
+    ) -> Result<Option<ClientHelloInfo>, TlsError> {
+        if let Some(err) = &self.failed {
+            return Err(err.clone());
+        }
+        while !data.is_empty() && self.accepted.is_none() {
+            match self.acceptor.read_tls(&mut data) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) => {
+                    return Err(self.fail(TlsError::new("ERR_SSL_INTERNAL_ERROR", e.to_string())))
+                }
+            }
+            match self.acceptor.accept() {
+                Ok(None) => {}
+                Ok(Some(accepted)) => self.accepted = Some(accepted),
+                Err((err, mut queued)) => {
+                    let _ = queued.write(alert);
+                    return Err(self.fail(err.into()));
+                }
+            }
+        }
+        if !data.is_empty() {
+            // A client sends nothing after its ClientHello until the server answers.
+            return Err(self.fail(TlsError::ssl("unexpected message")));
+        }
+        Ok(self
+            .accepted
+            .as_ref()
+            .map(|a| hello_info(&a.client_hello())))
+    }
+
+    fn fail(&mut self, err: TlsError) -> TlsError {
+        self.failed = Some(err.clone());
+        err
+    }
+
+    /// Continues the handshake with `context`; the server's flight is ready in
+    /// the engine's `take_output`. On error, the alert is in `alert`.
+    pub fn accept(
+        &mut self,
+        context: Arc<SecureContext>,
+        options: &AcceptOptions,
+        alert: &mut Vec<u8>,
+    ) -> Result<Engine, TlsError> {
+        let accepted = self
+            .accepted
+            .take()
+            .ok_or_else(|| TlsError::new("ERR_TLS_INVALID_STATE", "no ClientHello to answer"))?;
+        let (config, key_log) = server_config(&context, options)?;
+        match accepted.into_connection(Arc::new(config)) {
+            Ok(conn) => Ok(Engine::from_server(conn, context, key_log)),
+            Err((err, mut queued)) => {
+                let _ = queued.write(alert);
+                Err(self.fail(err.into()))
+            }
+        }
+    }
+}
+
+fn hello_info(hello: &ClientHello<'_>) -> ClientHelloInfo {
+    ClientHelloInfo {
+        servername: hello.server_name().map(str::to_string),
+        alpn_protocols: hello
+            .alpn()
+            .map(|names| {
+                names
+                    .map(|n| String::from_utf8_lossy(n).into_owned())
+                    .collect()
+            })
+            .unwrap_or_default(),
+    }
+}
+
+/// An ALPN name no client offers: setting it alone makes rustls refuse with
+/// no_application_protocol, which is what Node does when ALPNCallback declines.
+const NO_PROTOCOL: &[u8] = b"\0wasm-tls: no protocol";
+
+fn server_config(
+    context: &SecureContext,
+    options: &AcceptOptions,
+) -> Result<(ServerConfig, Arc<crate::engine::KeyLogLines>), TlsError> {
+    let builder = ServerConfig::builder_with_provider(context.provider.clone())
+        .with_protocol_versions(&context.versions)
+        .map_err(|_| TlsError::ssl("no protocols available"))?;
+    let builder = if options.request_cert {
+        let hints = context
+            .roots
+            .roots
+            .iter()
+            .map(|ta| DistinguishedName::from(ta.subject.as_ref().to_vec()))
+            .collect();
+        builder.with_client_cert_verifier(Arc::new(ClientAuth {
+            mandatory: options.reject_unauthorized,
+            hints,
+            signatures: HandshakeVerifier::new(context.provider.signature_verification_algorithms),
+        }))
+    } else {
+        builder.with_no_client_auth()
+    };
+    let mut config =
+        builder.with_cert_resolver(Arc::new(CertByKeyType(context.certified_keys.clone())));
+    config.alpn_protocols = if options.alpn_reject {
+        vec![NO_PROTOCOL.to_vec()]
+    } else {
+        options
+            .alpn_protocols
+            .iter()
+            .map(|p| p.as_bytes().to_vec())
+            .collect()
+    };
+    let sessions = context.server_sessions()?;
+    config.session_storage = sessions.cache;
+    config.ticketer = sessions.ticketer;
+    let key_log = Arc::new(crate::engine::KeyLogLines::default());
+    config.key_log = key_log.clone();
+    Ok((config, key_log))
+}
+
+/// Serves the first of our certificates whose key can sign with a scheme the
+/// client accepts: RSA and EC side by side, as OpenSSL does.
+#[derive(Debug)]
+struct CertByKeyType(Vec<Arc<CertifiedKey>>);
+
+impl ResolvesServerCert for CertByKeyType {
+    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        let schemes = hello.signature_schemes();
+        self.0
+            .iter()
+            .find(|k| k.key.choose_scheme(schemes).is_some())
+            .cloned()
+    }
+}
+
+/// Asks for a client certificate. As with the server's chain on the client
+/// side, the chain is judged after the handshake (`authorized`,
+/// `authorizationError`); handshake signatures are checked here. With
+/// `rejectUnauthorized`, a missing certificate fails the handshake (OpenSSL's
+/// SSL_VERIFY_FAIL_IF_NO_PEER_CERT, as Node sets it).
+#[derive(Debug)]
+struct ClientAuth {
+    mandatory: bool,
+    hints: Vec<DistinguishedName>,
+    signatures: Arc<HandshakeVerifier>,
+}
+
+impl ClientCertVerifier for ClientAuth {
+    fn offer_client_auth(&self) -> bool {
+        true
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        self.mandatory
+    }
+
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        &self.hints
+    }
+
+    fn verify_client_cert(
+        &self,
+        _end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<ClientCertVerified, Error> {
+        Ok(ClientCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, Error> {
+        use rustls::client::danger::ServerCertVerifier;
+        self.signatures.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, Error> {
+        use rustls::client::danger::ServerCertVerifier;
+        self.signatures.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        use rustls::client::danger::ServerCertVerifier;
+        self.signatures.supported_verify_schemes()
+    }
+}
