@@ -123,11 +123,16 @@ export class TLSSocket extends Duplex {
       this._fail(engineError(e));
       return;
     }
-    this._flush();
+    // A server judges the client before its last flight leaves (as Node, whose
+    // verdict runs before OpenSSL's output is written): a rejected TLS 1.2
+    // client never sees the server's Finished.
+    const judgeFirst = this._isServer && (flags & HANDSHAKE_DONE);
+    if (!judgeFirst) this._flush();
     this._emitKeyLog();
     if (flags & HANDSHAKE_DONE) {
       this._onHandshakeDone();
       if (this.destroyed) return;
+      if (judgeFirst) this._flush();
     }
     const plaintext = this._engine.takePlaintext();
     if (plaintext && !this.push(asBuffer(plaintext))) this._transport.pause();
@@ -284,7 +289,9 @@ export class TLSSocket extends Duplex {
       if (verdict) {
         this.authorizationError = verdict.code;
         if (options.rejectUnauthorized !== false) {
-          this.destroy();
+          // Node destroys the socket before releasing it, which its server
+          // reports as a client that hung up.
+          this._fail(nodeError(Error, 'ECONNRESET', 'socket hang up'));
           return;
         }
       } else {

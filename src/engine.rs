@@ -78,6 +78,8 @@ pub struct Engine {
     peer_closed: bool,
     verify_error: Option<VerifyError>,
     failed: Option<TlsError>,
+    /// See `take_output`.
+    openssl_alert_for_missing_cert: bool,
 }
 
 fn protocol_name(v: ProtocolVersion) -> &'static str {
@@ -125,6 +127,7 @@ impl Engine {
             peer_closed: false,
             verify_error: None,
             failed: None,
+            openssl_alert_for_missing_cert: false,
         })
     }
 
@@ -145,6 +148,7 @@ impl Engine {
             peer_closed: false,
             verify_error: None,
             failed: None,
+            openssl_alert_for_missing_cert: false,
         }
     }
 
@@ -181,6 +185,9 @@ impl Engine {
                 }
             }
             if let Err(e) = self.conn.process_new_packets() {
+                self.openssl_alert_for_missing_cert =
+                    matches!(e, rustls::Error::NoCertificatesPresented)
+                        && self.conn.protocol_version() == Some(ProtocolVersion::TLSv1_2);
                 return Err(self.fail(e.into()));
             }
             self.drain_plaintext(plaintext)?;
@@ -303,10 +310,25 @@ impl Engine {
 
     /// Moves pending ciphertext (handshake, records, alerts) into `out`.
     pub fn take_output(&mut self, out: &mut Vec<u8>) {
+        let start = out.len();
         while self.conn.wants_write() {
             match self.conn.write_tls(out) {
                 Ok(0) | Err(_) => break,
                 Ok(_) => {}
+            }
+        }
+        if std::mem::take(&mut self.openssl_alert_for_missing_cert) {
+            // A TLS 1.2 client that sent no certificate to a server that requires
+            // one: rustls alerts certificate_required (a TLS 1.3 alert), OpenSSL
+            // handshake_failure, which is what Node's clients report. The alert
+            // is still a plaintext record here (no ChangeCipherSpec yet).
+            const CERTIFICATE_REQUIRED: [u8; 7] = [0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 116];
+            if let Some(tail) = out.get_mut(start..) {
+                if let Some(pos) = tail.windows(7).position(|w| w == CERTIFICATE_REQUIRED) {
+                    if let Some(byte) = tail.get_mut(pos + 6) {
+                        *byte = u8::from(rustls::AlertDescription::HandshakeFailure);
+                    }
+                }
             }
         }
     }

@@ -155,7 +155,8 @@ fn server_config(
             .roots
             .roots
             .iter()
-            .map(|ta| DistinguishedName::from(ta.subject.as_ref().to_vec()))
+            // A trust anchor keeps the Name without its SEQUENCE header; TLS wants it whole.
+            .map(|ta| DistinguishedName::in_sequence(ta.subject.as_ref()))
             .collect();
         builder.with_client_cert_verifier(Arc::new(ClientAuth {
             mandatory: options.reject_unauthorized,

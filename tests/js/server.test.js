@@ -1,0 +1,293 @@
+// wasm-tls as a server, against clients we did not write: node:tls and
+// `openssl s_client`. Where Node's behaviour is the answer, a node:tls server
+// given the same options is the oracle.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import net from 'node:net';
+import ntls from 'node:tls';
+import tls from 'wasm-tls';
+import { certs } from './helpers/certs.js';
+import { bytes, sha256 } from './helpers/peers.js';
+
+/** Starts a server from `lib` (wasm-tls or node:tls) on 127.0.0.1; closed after the test. */
+async function listen(t, lib, options, onSecure = (s) => s.pipe(s)) {
+  const server = lib.createServer(options, (s) => {
+    s.on('error', () => {});
+    onSecure(s);
+  });
+  const clientErrors = [];
+  server.on('tlsClientError', (err) => clientErrors.push(err));
+  const sockets = new Set();
+  server.on('connection', (c) => {
+    sockets.add(c);
+    c.on('close', () => sockets.delete(c));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(() => {
+    for (const c of sockets) c.destroy();
+    server.close();
+  });
+  return { server, port: server.address().port, clientErrors };
+}
+
+/** A node:tls client's view of a connection: how it ended and what it saw. */
+async function clientOutcome(options) {
+  const s = ntls.connect({ host: '127.0.0.1', servername: 'localhost', ca: certs.ca, ...options });
+  s.on('data', () => {});
+  const seen = [];
+  const result = await new Promise((resolve) => {
+    s.on('secureConnect', () => {
+      seen.push('secureConnect');
+      resolve({ protocol: s.getProtocol(), cipher: s.getCipher(), alpn: s.alpnProtocol });
+      s.write('x');
+    });
+    s.on('error', (e) => resolve({ error: e.code }));
+    s.on('close', () => resolve({ closed: true }));
+  });
+  await new Promise((r) => setTimeout(r, 50));
+  s.destroy();
+  return { ...result, seen };
+}
+
+const SUITES = [
+  ['TLSv1.3', 'TLS_AES_128_GCM_SHA256', certs.ec],
+  ['TLSv1.3', 'TLS_AES_256_GCM_SHA384', certs.ec],
+  ['TLSv1.3', 'TLS_CHACHA20_POLY1305_SHA256', certs.ec],
+  ['TLSv1.2', 'ECDHE-ECDSA-AES128-GCM-SHA256', certs.ec],
+  ['TLSv1.2', 'ECDHE-ECDSA-CHACHA20-POLY1305', certs.ec],
+  ['TLSv1.2', 'ECDHE-RSA-AES256-GCM-SHA384', certs.rsa],
+];
+
+for (const [version, suite, material] of SUITES) {
+  test(`server ${version} ${suite} with a node:tls client`, async (t) => {
+    let serverSide;
+    const { port } = await listen(t, tls, { ...material }, (s) => { serverSide = s; s.pipe(s); });
+    const c = ntls.connect({ host: '127.0.0.1', port, servername: 'localhost', ca: certs.ca, ciphers: suite, minVersion: version, maxVersion: version });
+    await once(c, 'secureConnect');
+    c.write('ping');
+    const [echo] = await once(c, 'data');
+    assert.equal(echo.toString(), 'ping');
+    assert.equal(serverSide.getProtocol(), version);
+    assert.deepEqual(serverSide.getCipher(), c.getCipher());
+    assert.equal(c.getCipher().name, suite);
+    assert.equal(serverSide.servername, 'localhost');
+    c.end();
+    await once(c, 'close');
+  });
+}
+
+test('RSA and EC certificates side by side: the one served follows the client', async (t) => {
+  const { port } = await listen(t, tls, { key: [certs.rsa.key, certs.ec.key], cert: [certs.rsa.cert, certs.ec.cert] });
+  for (const [suite, keyType] of [['ECDHE-RSA-AES128-GCM-SHA256', 'rsa'], ['ECDHE-ECDSA-AES128-GCM-SHA256', 'ec']]) {
+    const c = ntls.connect({ host: '127.0.0.1', port, servername: 'localhost', ca: certs.ca, ciphers: suite, maxVersion: 'TLSv1.2' });
+    await once(c, 'secureConnect');
+    const cert = c.getPeerCertificate();
+    assert.equal(keyType === 'rsa' ? cert.bits === 2048 && Boolean(cert.modulus) : cert.asn1Curve === 'prime256v1', true, suite);
+    c.destroy();
+  }
+});
+
+for (const version of ['TLSv1.2', 'TLSv1.3']) {
+  test(`${version} client certificates: accepted, missing, untrusted, as a node:tls server does`, async (t) => {
+    const options = { ...certs.ec, ca: certs.ca, requestCert: true, rejectUnauthorized: true, minVersion: version, maxVersion: version };
+    const cases = {
+      accepted: { key: certs.client.key, cert: certs.client.cert },
+      missing: {},
+      untrusted: { key: certs.self.key, cert: certs.self.cert },
+    };
+    for (const [name, clientOptions] of Object.entries(cases)) {
+      const results = [];
+      for (const lib of [tls, ntls]) {
+        const secured = [];
+        const { port, clientErrors } = await listen(t, lib, options, (s) => {
+          secured.push({ authorized: s.authorized, error: s.authorizationError, cn: s.getPeerCertificate().subject?.CN });
+          s.pipe(s);
+        });
+        const client = await clientOutcome({ port, ...clientOptions });
+        await new Promise((r) => setTimeout(r, 50));
+        results.push({ client, secured, serverErrors: clientErrors.map((e) => e.code) });
+      }
+      assert.deepEqual(results[0], results[1], `${version} ${name}`);
+    }
+    // Not vacuous: the accepted case really was authorized.
+    const { port } = await listen(t, tls, options, (s) => s.end(String(s.authorized)));
+    const c = ntls.connect({ host: '127.0.0.1', port, servername: 'localhost', ca: certs.ca, ...cases.accepted });
+    const [data] = await once(c, 'data');
+    assert.equal(data.toString(), 'true');
+  });
+}
+
+test('requestCert without rejectUnauthorized: authorizationError set, connection kept', async (t) => {
+  for (const lib of [tls, ntls]) {
+    let state;
+    const { port } = await listen(t, lib, { ...certs.ec, ca: certs.ca, requestCert: true, rejectUnauthorized: false }, (s) => {
+      state = [s.authorized, s.authorizationError];
+      s.end('ok');
+    });
+    const c = ntls.connect({ host: '127.0.0.1', port, servername: 'localhost', ca: certs.ca });
+    const [data] = await once(c, 'data');
+    assert.equal(data.toString(), 'ok');
+    assert.deepEqual(state, [false, 'UNABLE_TO_GET_ISSUER_CERT'], lib === tls ? 'wasm-tls' : 'node:tls');
+  }
+});
+
+test('SNI: async SNICallback, addContext wildcards (most recent wins), default fallback', async (t) => {
+  const otherContext = tls.createSecureContext(certs.other);
+  const { server, port } = await listen(t, tls, { ...certs.ec });
+  server.addContext('*.other.example', certs.other);
+  server.addContext('b.other.example', tls.createSecureContext(certs.self));
+  const cnFor = async (servername) => {
+    const c = ntls.connect({ host: '127.0.0.1', port, servername, rejectUnauthorized: false });
+    await once(c, 'secureConnect');
+    const cn = c.getPeerCertificate().subject.CN;
+    c.destroy();
+    return cn;
+  };
+  assert.equal(await cnFor('a.other.example'), 'other.example');
+  assert.equal(await cnFor('b.other.example'), 'localhost'); // the self-signed one, added last
+  assert.equal(await cnFor('x.y.other.example'), 'localhost'); // * is one label: default
+  assert.equal(await cnFor('localhost'), 'localhost');
+
+  const seen = [];
+  const async = await listen(t, tls, {
+    ...certs.ec,
+    SNICallback(name, cb) {
+      seen.push(name);
+      setTimeout(() => cb(null, name === 'other.example' ? otherContext : undefined), 20);
+    },
+  });
+  const c = ntls.connect({ host: '127.0.0.1', port: async.port, servername: 'other.example', ca: certs.ca });
+  await once(c, 'secureConnect');
+  assert.equal(c.authorized, true);
+  assert.equal(c.getPeerCertificate().subject.CN, 'other.example');
+  c.destroy();
+  assert.deepEqual(seen, ['other.example']);
+
+  const bad = await listen(t, tls, { ...certs.ec, SNICallback: (name, cb) => cb(null, { not: 'a context' }) });
+  const c2 = ntls.connect({ host: '127.0.0.1', port: bad.port, servername: 'x.example', ca: certs.ca });
+  const c2Error = new Promise((resolve) => c2.on('error', resolve));
+  await new Promise((resolve) => c2.on('close', resolve));
+  assert.equal((await c2Error).code, 'ECONNRESET');
+  assert.equal(bad.clientErrors[0]?.code, 'ERR_TLS_INVALID_CONTEXT');
+});
+
+test('ALPN: server preference, no overlap is an alert, ALPNCallback', async (t) => {
+  for (const lib of [tls, ntls]) {
+    const { port } = await listen(t, lib, { ...certs.ec, ALPNProtocols: ['h2', 'http/1.1'] });
+    assert.equal((await clientOutcome({ port, ALPNProtocols: ['http/1.1', 'h2'] })).alpn, 'h2');
+    assert.equal((await clientOutcome({ port, ALPNProtocols: ['imap'] })).error, 'ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL');
+    assert.equal((await clientOutcome({ port })).alpn, false);
+  }
+  const calls = [];
+  const { port } = await listen(t, tls, {
+    ...certs.ec,
+    ALPNCallback({ servername, protocols }) {
+      calls.push([servername, protocols]);
+      return protocols.includes('b') ? 'b' : undefined;
+    },
+  });
+  assert.equal((await clientOutcome({ port, ALPNProtocols: ['a', 'b'] })).alpn, 'b');
+  assert.equal((await clientOutcome({ port, ALPNProtocols: ['a'] })).error, 'ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL');
+  assert.deepEqual(calls, [['localhost', ['a', 'b']], ['localhost', ['a']]]);
+  assert.throws(() => tls.createServer({ ALPNCallback: () => 'x', ALPNProtocols: ['x'] }), { code: 'ERR_TLS_ALPN_CALLBACK_WITH_PROTOCOLS' });
+});
+
+test('a silent client hits handshakeTimeout: tlsClientError ERR_TLS_HANDSHAKE_TIMEOUT', async (t) => {
+  const { port, clientErrors } = await listen(t, tls, { ...certs.ec, handshakeTimeout: 200 });
+  const raw = net.connect(port, '127.0.0.1');
+  raw.on('error', () => {});
+  await once(raw, 'close');
+  assert.equal(clientErrors.length, 1);
+  assert.equal(clientErrors[0].code, 'ERR_TLS_HANDSHAKE_TIMEOUT');
+  assert.equal(clientErrors[0].message, 'TLS handshake timeout');
+});
+
+test('1 KiB of junk: tlsClientError, and the next good client is served', async (t) => {
+  const { port, clientErrors } = await listen(t, tls, { ...certs.ec });
+  const raw = net.connect(port, '127.0.0.1');
+  raw.on('error', () => {});
+  raw.resume();
+  raw.write(bytes(1024, 3));
+  await once(raw, 'close');
+  assert.equal(clientErrors.length, 1);
+  assert.match(clientErrors[0].code, /^ERR_SSL_/);
+  const ok = await clientOutcome({ port });
+  assert.equal(ok.protocol, 'TLSv1.3');
+});
+
+test('100 concurrent node:tls clients each echo 64 KiB intact', async (t) => {
+  const { port } = await listen(t, tls, { ...certs.ec });
+  const one = async (i) => {
+    const payload = bytes(64 * 1024, i + 1);
+    const c = ntls.connect({ host: '127.0.0.1', port, servername: 'localhost', ca: certs.ca });
+    await once(c, 'secureConnect');
+    const chunks = [];
+    let n = 0;
+    const done = new Promise((resolve) => c.on('data', (d) => {
+      chunks.push(d);
+      n += d.length;
+      if (n >= payload.length) resolve();
+    }));
+    c.write(payload);
+    await done;
+    c.destroy();
+    return sha256(Buffer.concat(chunks)) === sha256(payload);
+  };
+  const results = await Promise.all(Array.from({ length: 100 }, (_, i) => one(i)));
+  assert.equal(results.filter(Boolean).length, 100);
+});
+
+test('maxConnections refuses the surplus; close() waits for open connections', async (t) => {
+  const { server, port } = await listen(t, tls, { ...certs.ec });
+  server.maxConnections = 1;
+  const first = ntls.connect({ host: '127.0.0.1', port, servername: 'localhost', ca: certs.ca });
+  await once(first, 'secureConnect');
+  const second = await clientOutcome({ port });
+  assert.ok(second.error === 'ECONNRESET' || second.closed, JSON.stringify(second));
+  const count = await new Promise((resolve, reject) => server.getConnections((e, n) => (e ? reject(e) : resolve(n))));
+  assert.equal(count, 1);
+  let closed = false;
+  server.close(() => { closed = true; });
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(closed, false);
+  first.end();
+  await once(server, 'close');
+  assert.equal(closed, true);
+});
+
+test('server.emit("connection", duplex) serves a connection from any transport', async (t) => {
+  const { server } = await listen(t, tls, { ...certs.ec });
+  // A socket pair over loopback stands in for an arbitrary Duplex.
+  const relay = net.createServer((s) => server.emit('connection', s));
+  relay.listen(0, '127.0.0.1');
+  await once(relay, 'listening');
+  t.after(() => relay.close());
+  const c = ntls.connect({ host: '127.0.0.1', port: relay.address().port, servername: 'localhost', ca: certs.ca });
+  await once(c, 'secureConnect');
+  c.end('via emit');
+  const [echo] = await once(c, 'data');
+  assert.equal(echo.toString(), 'via emit');
+});
+
+test('openssl s_client: SNI, ALPN, TLS 1.2, data', async (t) => {
+  let seen;
+  const { port } = await listen(t, tls, { ...certs.ec, ALPNProtocols: ['h2', 'http/1.1'] }, (s) => {
+    seen = { servername: s.servername, alpn: s.alpnProtocol, protocol: s.getProtocol() };
+    s.on('data', (d) => s.end(`got ${d}`));
+  });
+  const proc = spawn('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-servername', 'localhost',
+    '-alpn', 'http/1.1', '-tls1_2', '-CAfile', certs.path('ca.crt'), '-verify_return_error', '-ign_eof'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout.on('data', (d) => { out += d; });
+  proc.stderr.on('data', (d) => { out += d; });
+  proc.stdin.write('hello\n');
+  const [code] = await once(proc, 'exit');
+  assert.equal(code, 0, out);
+  assert.deepEqual(seen, { servername: 'localhost', alpn: 'http/1.1', protocol: 'TLSv1.2' });
+  assert.match(out, /ALPN protocol: http\/1\.1/);
+  assert.match(out, /Verify return code: 0 \(ok\)/);
+  assert.match(out, /got hello/);
+});
