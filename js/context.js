@@ -90,6 +90,16 @@ function keyList(key) {
   });
 }
 
+function ticketKeyBytes(keys) {
+  if (!ArrayBuffer.isView(keys)) {
+    throw invalidArgType('options.ticketKeys', 'an instance of Buffer, TypedArray, or DataView', keys);
+  }
+  if (keys.byteLength !== 48) {
+    throw nodeError(TypeError, 'ERR_INVALID_ARG_VALUE', 'Session ticket keys must be a 48-byte buffer');
+  }
+  return new Uint8Array(keys.buffer, keys.byteOffset, keys.byteLength);
+}
+
 export class SecureContext {
   constructor(options, defaults) {
     options = options ?? {};
@@ -128,6 +138,8 @@ export class SecureContext {
       ecdhCurve: options.ecdhCurve,
       minVersion,
       maxVersion,
+      ticketKeys: options.ticketKeys == null ? undefined : ticketKeyBytes(options.ticketKeys),
+      sessionTimeout: options.sessionTimeout,
     };
     try {
       /** The engine's half, as Node's `context` property holds OpenSSL's. */

@@ -1,5 +1,6 @@
 // tls.Server: a net.Server whose connections become server-side TLSSockets.
 // Connections can also arrive from any transport: `server.emit('connection', duplex)`.
+import { Buffer } from 'node:buffer';
 import net from 'node:net';
 import { TLSSocket } from './socket.js';
 import { SecureContext, createSecureContext } from './context.js';
@@ -93,6 +94,20 @@ export class Server extends net.Server {
     if (typeof hostname !== 'string') throw invalidArgType('hostname', 'of type string', hostname);
     const secureContext = context instanceof SecureContext ? context : createSecureContext(context);
     this[kContexts].push([hostnamePattern(hostname), secureContext]);
+  }
+
+  /** The 48 session ticket keys of the default context. */
+  getTicketKeys() {
+    return Buffer.from(this._sharedCreds.context.getTicketKeys());
+  }
+
+  /** Replaces the session ticket keys (48 bytes): servers that share them resume each other's sessions. */
+  setTicketKeys(keys) {
+    if (!ArrayBuffer.isView(keys)) throw invalidArgType('keys', 'an instance of Buffer, TypedArray, or DataView', keys);
+    if (keys.byteLength !== 48) {
+      throw nodeError(TypeError, 'ERR_INVALID_ARG_VALUE', 'Session ticket keys must be a 48-byte buffer');
+    }
+    this._sharedCreds.context.setTicketKeys(new Uint8Array(keys.buffer, keys.byteOffset, keys.byteLength));
   }
 
   /** Replaces the default context for connections accepted from now on. */

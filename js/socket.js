@@ -14,6 +14,13 @@ import { checkServerIdentity } from './identity.js';
 const HANDSHAKE_DONE = 1;
 const PEER_CLOSED = 2;
 
+/** Node's `session` option (Buffer) as bytes for the engine. */
+function sessionBytes(session) {
+  if (session == null) return undefined;
+  if (!ArrayBuffer.isView(session)) throw invalidArgType('options.session', 'an instance of Buffer, TypedArray, or DataView', session);
+  return new Uint8Array(session.buffer, session.byteOffset, session.byteLength);
+}
+
 /** Turns a Uint8Array from wasm into a Buffer without copying. */
 const asBuffer = (u8) => Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
 
@@ -73,6 +80,7 @@ export class TLSSocket extends Duplex {
         this._engine = TlsConnection.client(secureContext.context, {
           servername: options.servername || undefined,
           alpnProtocols: alpnList(options.ALPNProtocols),
+          session: sessionBytes(options.session),
         });
       }
     } catch (e) {
@@ -134,6 +142,7 @@ export class TLSSocket extends Duplex {
       if (this.destroyed) return;
       if (judgeFirst) this._flush();
     }
+    if (this._secure && !this._isServer) this._emitSessions();
     const plaintext = this._engine.takePlaintext();
     if (plaintext && !this.push(asBuffer(plaintext))) this._transport.pause();
     if (flags & PEER_CLOSED) this._onPeerEnd();
@@ -268,6 +277,14 @@ export class TLSSocket extends Duplex {
     for (const chunk of held) this._onTransportData(chunk);
   }
 
+  /** 'session' events for the sessions (TLS 1.2) and tickets (TLS 1.3) the server sent. */
+  _emitSessions() {
+    for (const handle of this._engine.takeNewSessions()) {
+      this._session = asBuffer(handle);
+      this.emit('session', this._session);
+    }
+  }
+
   /** 'keylog' events, one per NSS key log line, as Node emits them. */
   _emitKeyLog() {
     const lines = this._engine.takeKeyLog();
@@ -318,7 +335,8 @@ export class TLSSocket extends Duplex {
     const verdict = engine.verifyError();
     if (verdict) {
       verifyError = nodeError(Error, verdict.code, verdict.message);
-    } else {
+    } else if (!engine.isSessionReused()) {
+      // As Node: a resumed session was checked when it was made.
       const hostname = options.servername || options.host || 'localhost';
       const check = options.checkServerIdentity ?? checkServerIdentity;
       verifyError = check(hostname, this.getPeerCertificate(true)) ?? null;
@@ -483,8 +501,17 @@ export class TLSSocket extends Duplex {
   getFinished() { return undefined; }
   getPeerFinished() { return undefined; }
 
-  /** Resumption is not offered yet: every handshake is a full one. */
-  isSessionReused() { return false; }
+  isSessionReused() { return this._engine?.isSessionReused() ?? false; }
+
+  /**
+   * The latest session as an opaque Buffer for `connect({ session })`. It is a
+   * handle to state in this wasm instance (rustls does not serialise sessions):
+   * it resumes within this process only, and a TLS 1.3 ticket resumes once.
+   */
+  getSession() { return this._session; }
+
+  /** rustls does not expose the raw ticket. */
+  getTLSTicket() { return undefined; }
 
   setTimeout(ms, callback) {
     this._timeoutMs = ms;

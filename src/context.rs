@@ -14,6 +14,7 @@ use serde::Deserialize;
 use crate::ciphers;
 use crate::error::TlsError;
 use crate::keys;
+use crate::tickets::TicketKeys;
 use crate::verify::HandshakeVerifier;
 
 /// A private key as Node accepts it: PEM with its own optional passphrase.
@@ -40,6 +41,11 @@ pub struct ContextOptions {
     pub ecdh_curve: Option<String>,
     pub min_version: Option<String>,
     pub max_version: Option<String>,
+    /// Server: 48 bytes of session ticket keys (random when absent).
+    #[serde(default, with = "serde_bytes")]
+    pub ticket_keys: Option<Vec<u8>>,
+    /// Server: session lifetime in seconds (Node's default is 300).
+    pub session_timeout: Option<u32>,
 }
 
 pub struct SecureContext {
@@ -49,18 +55,21 @@ pub struct SecureContext {
     pub crls: Vec<webpki::CertRevocationList<'static>>,
     /// Our certificates with their keys (Node allows one per key type).
     pub certified_keys: Vec<Arc<CertifiedKey>>,
+    client_cert_resolver: Arc<dyn rustls::client::ResolvesClientCert>,
     pub provider: Arc<CryptoProvider>,
     pub versions: Vec<&'static SupportedProtocolVersion>,
     /// Server-side session state shared by every connection of this context:
     /// the session-id cache (TLS 1.2, stateful TLS 1.3 tickets) and the ticket keys.
     /// Made on first use, so client contexts never pay for them.
     server_sessions: OnceLock<ServerSessions>,
+    ticket_keys: Option<Vec<u8>>,
+    session_timeout: u32,
 }
 
 #[derive(Debug, Clone)]
 pub struct ServerSessions {
     pub cache: Arc<dyn rustls::server::StoresServerSessions>,
-    pub ticketer: Arc<dyn rustls::server::ProducesTickets>,
+    pub ticketer: Arc<TicketKeys>,
 }
 
 impl std::fmt::Debug for SecureContext {
@@ -215,10 +224,13 @@ impl SecureContext {
             roots,
             ca_certs,
             crls,
+            client_cert_resolver: client_cert_resolver(&certified_keys),
             certified_keys,
             provider: Arc::new(provider),
             versions,
             server_sessions: OnceLock::new(),
+            ticket_keys: options.ticket_keys.clone(),
+            session_timeout: options.session_timeout.unwrap_or(300),
         })
     }
 
@@ -227,31 +239,35 @@ impl SecureContext {
         if let Some(s) = self.server_sessions.get() {
             return Ok(s.clone());
         }
-        let ticketer = ring::Ticketer::new()
-            .map_err(|e| TlsError::new("ERR_SSL_INTERNAL_ERROR", format!("ticket keys: {e}")))?;
+        let ticketer = TicketKeys::random(self.session_timeout)?;
+        if let Some(keys) = &self.ticket_keys {
+            ticketer.set(keys)?;
+        }
         let sessions = ServerSessions {
             cache: rustls::server::ServerSessionMemoryCache::new(1024),
-            ticketer,
+            ticketer: Arc::new(ticketer),
         };
         Ok(self.server_sessions.get_or_init(|| sessions).clone())
     }
 
     /// A client configuration for one connection.
+    ///
+    /// rustls resumes a session only under the very verifier and client-cert
+    /// resolver (same `Arc`) that made it, so both are shared: the verifier by
+    /// every connection of the instance, the resolver by the context (or, with
+    /// no certificate, by every connection too). A Node user who passes
+    /// `session` to a fresh `tls.connect` thus resumes as with OpenSSL.
     pub fn client_config(
         &self,
         alpn: Vec<Vec<u8>>,
         send_sni: bool,
     ) -> Result<ClientConfig, TlsError> {
-        let verifier = HandshakeVerifier::new(self.provider.signature_verification_algorithms);
-        let builder = ClientConfig::builder_with_provider(self.provider.clone())
+        let mut config = ClientConfig::builder_with_provider(self.provider.clone())
             .with_protocol_versions(&self.versions)
             .map_err(|_| TlsError::ssl("no protocols available"))?
             .dangerous()
-            .with_custom_certificate_verifier(verifier);
-        let mut config = match self.certified_keys.first() {
-            Some(key) => builder.with_client_cert_resolver(Arc::new(ClientCert(key.clone()))),
-            None => builder.with_no_client_auth(),
-        };
+            .with_custom_certificate_verifier(shared_verifier())
+            .with_client_cert_resolver(self.client_cert_resolver.clone());
         config.alpn_protocols = alpn;
         config.enable_sni = send_sni;
         // Node resumes only when given `session`; nothing is cached implicitly.
@@ -299,6 +315,41 @@ fn certified_keys(
         out.push(Arc::new(certified));
     }
     Ok(out)
+}
+
+fn shared_verifier() -> Arc<HandshakeVerifier> {
+    static VERIFIER: OnceLock<Arc<HandshakeVerifier>> = OnceLock::new();
+    VERIFIER
+        .get_or_init(|| {
+            HandshakeVerifier::new(ring::default_provider().signature_verification_algorithms)
+        })
+        .clone()
+}
+
+/// Sends no certificate (shared, see `client_config`).
+#[derive(Debug)]
+struct NoClientCert;
+
+impl rustls::client::ResolvesClientCert for NoClientCert {
+    fn resolve(
+        &self,
+        _root_hint_subjects: &[&[u8]],
+        _sigschemes: &[rustls::SignatureScheme],
+    ) -> Option<Arc<CertifiedKey>> {
+        None
+    }
+
+    fn has_certs(&self) -> bool {
+        false
+    }
+}
+
+fn client_cert_resolver(keys: &[Arc<CertifiedKey>]) -> Arc<dyn rustls::client::ResolvesClientCert> {
+    static NONE: OnceLock<Arc<NoClientCert>> = OnceLock::new();
+    match keys.first() {
+        Some(key) => Arc::new(ClientCert(key.clone())),
+        None => NONE.get_or_init(|| Arc::new(NoClientCert)).clone(),
+    }
 }
 
 /// Offers our certificate whenever a server asks (Node sends it regardless of the

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::ciphers;
 use crate::context::SecureContext;
 use crate::error::TlsError;
+use crate::session::SessionCapture;
 use crate::verify::{verify_chain, VerifyError};
 
 /// Per-connection options of `tls.connect()`, normalised by the JS layer.
@@ -23,6 +24,9 @@ pub struct ConnectOptions {
     /// ALPN protocol names, most preferred first.
     #[serde(default)]
     pub alpn_protocols: Vec<String>,
+    /// A session handle from `getSession()` / a `'session'` event, to resume.
+    #[serde(default, with = "serde_bytes")]
+    pub session: Option<Vec<u8>>,
 }
 
 /// `getCipher()`'s object.
@@ -71,6 +75,8 @@ pub const MAX_FRAGMENT: usize = 16 * 1024;
 pub struct Engine {
     conn: Connection,
     is_server: bool,
+    /// Client side: the session offered and those received.
+    sessions: Option<Arc<SessionCapture>>,
     key_log: Arc<KeyLogLines>,
     max_fragment: usize,
     context: Arc<SecureContext>,
@@ -113,6 +119,8 @@ impl Engine {
         let key_log = Arc::new(KeyLogLines::default());
         let mut config = context.client_config(alpn, send_sni)?;
         config.key_log = key_log.clone();
+        let sessions = Arc::new(SessionCapture::offering(options.session.as_deref()));
+        config.resumption = rustls::client::Resumption::store(sessions.clone());
         let config = Arc::new(config);
         let mut conn = ClientConnection::new(config, server_name).map_err(TlsError::from)?;
         // Backpressure is the JS layer's job: it drains output after every call.
@@ -120,6 +128,7 @@ impl Engine {
         Ok(Engine {
             conn: conn.into(),
             is_server: false,
+            sessions: Some(sessions),
             key_log,
             max_fragment: MAX_FRAGMENT,
             context,
@@ -141,6 +150,7 @@ impl Engine {
         Engine {
             conn: conn.into(),
             is_server: true,
+            sessions: None,
             key_log,
             max_fragment: MAX_FRAGMENT,
             context,
@@ -150,6 +160,18 @@ impl Engine {
             failed: None,
             openssl_alert_for_missing_cert: false,
         }
+    }
+
+    /// Session handles the server gave us since the last call (client side).
+    pub fn take_new_sessions(&self) -> Vec<Vec<u8>> {
+        self.sessions
+            .as_ref()
+            .map(|s| s.take_new())
+            .unwrap_or_default()
+    }
+
+    pub fn is_session_reused(&self) -> bool {
+        self.conn.handshake_kind() == Some(rustls::HandshakeKind::Resumed)
     }
 
     pub fn is_server(&self) -> bool {

@@ -11,6 +11,8 @@ pub mod engine;
 pub mod error;
 pub mod keys;
 pub mod server;
+pub mod session;
+pub mod tickets;
 pub mod verify;
 #[cfg(target_arch = "wasm32")]
 mod wasm;

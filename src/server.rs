@@ -43,20 +43,11 @@ pub struct AcceptOptions {
 }
 
 /// Reads bytes until a whole ClientHello has arrived.
+#[derive(Default)]
 pub struct ServerAcceptor {
     acceptor: Acceptor,
     accepted: Option<rustls::server::Accepted>,
     failed: Option<TlsError>,
-}
-
-impl Default for ServerAcceptor {
-    fn default() -> Self {
-        ServerAcceptor {
-            acceptor: Acceptor::default(),
-            accepted: None,
-            failed: None,
-        }
-    }
 }
 
 impl ServerAcceptor {

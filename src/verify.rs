@@ -9,9 +9,15 @@ use std::sync::Arc;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, WebPkiSupportedAlgorithms};
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{DigitallySignedStruct, Error, RootCertStore, SignatureScheme};
+use rustls::pki_types::{
+    AlgorithmIdentifier, CertificateDer, InvalidSignature, ServerName,
+    SignatureVerificationAlgorithm, SubjectPublicKeyInfoDer, UnixTime,
+};
+use rustls::{
+    CertificateError, DigitallySignedStruct, Error, PeerMisbehaved, RootCertStore, SignatureScheme,
+};
 use serde::Serialize;
+use x509_parser::prelude::{FromDer, SubjectPublicKeyInfo, X509Certificate};
 
 /// OpenSSL's verification result, as Node exposes it (`err.code`, `err.message`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -27,6 +33,17 @@ impl VerifyError {
 }
 
 /// Checks handshake signatures against the certificate's key; defers the chain.
+///
+/// rustls checks them through webpki, which refuses some certificates outright
+/// (X.509 v1, unknown critical extensions, ...) and, with ring, RSA keys under
+/// 2048 bits. OpenSSL accepts such certificates in the handshake and leaves the
+/// verdict on them to the chain check, so when webpki fails on one of them the
+/// signature is checked again against the certificate's key (see
+/// `fallback_key`): by the same rules (scheme advertised, key type matching the
+/// scheme, no PKCS#1 and the scheme's curve in TLS 1.3), with the same ring
+/// algorithms, and for RSA keys of 1024 to 2047 bits with the `rsa` crate. The
+/// fallback never skips the check: it only widens which keys can make a valid
+/// signature. Client certificates (server side) are checked the same way.
 #[derive(Debug)]
 pub struct HandshakeVerifier {
     algorithms: WebPkiSupportedAlgorithms,
@@ -35,6 +52,81 @@ pub struct HandshakeVerifier {
 impl HandshakeVerifier {
     pub fn new(algorithms: WebPkiSupportedAlgorithms) -> Arc<Self> {
         Arc::new(HandshakeVerifier { algorithms })
+    }
+
+    /// The ring algorithms rustls would use for `scheme`, or rustls' own error
+    /// for a scheme we did not advertise. For RSA schemes each is wrapped to
+    /// accept keys under 2048 bits as well.
+    fn candidates(&self, scheme: SignatureScheme) -> Result<Vec<Candidate>, Error> {
+        let algorithms = self
+            .algorithms
+            .mapping
+            .iter()
+            .find(|(s, _)| *s == scheme)
+            .map(|(_, algs)| *algs)
+            .ok_or(PeerMisbehaved::SignedHandshakeWithUnadvertisedSigScheme)?;
+        Ok(algorithms
+            .iter()
+            .map(|alg| match small_rsa_scheme(scheme) {
+                Some(small) => Candidate::Rsa(AnySizeRsa {
+                    strict: *alg,
+                    small,
+                }),
+                None => Candidate::Plain(*alg),
+            })
+            .collect())
+    }
+
+    /// TLS 1.2 over the fallback key, as `rustls::crypto::verify_tls12_signature`
+    /// does it over webpki's: any algorithm of the scheme whose key type matches.
+    fn verify_tls12_fallback(
+        &self,
+        message: &[u8],
+        spki: &SubjectPublicKeyInfoDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, Error> {
+        // rustls first refuses schemes without a signature algorithm; none of
+        // those is in the mapping, so `candidates` refuses them the same way.
+        let candidates = self.candidates(dss.scheme)?;
+        let key = webpki::RawPublicKeyEntity::try_from(spki).map_err(signature_error)?;
+        let mut last = webpki::Error::UnsupportedSignatureAlgorithmForPublicKeyContext(
+            webpki::UnsupportedSignatureAlgorithmForPublicKeyContext {
+                signature_algorithm_id: Vec::new(),
+                public_key_algorithm_id: Vec::new(),
+            },
+        );
+        for candidate in &candidates {
+            match key.verify_signature(candidate.algorithm(), message, dss.signature()) {
+                Ok(()) => return Ok(HandshakeSignatureValid::assertion()),
+                Err(err @ webpki::Error::UnsupportedSignatureAlgorithmForPublicKeyContext(_)) => {
+                    last = err;
+                }
+                Err(err) => return Err(signature_error(err)),
+            }
+        }
+        Err(signature_error(last))
+    }
+
+    /// TLS 1.3 over the fallback key, as `rustls::crypto::verify_tls13_signature`:
+    /// a TLS 1.3 scheme (no PKCS#1) and its first algorithm only, so an ECDSA
+    /// scheme must come with its own curve.
+    fn verify_tls13_fallback(
+        &self,
+        message: &[u8],
+        spki: &SubjectPublicKeyInfoDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, Error> {
+        if !allowed_in_tls13(dss.scheme) {
+            return Err(PeerMisbehaved::SignedHandshakeWithUnadvertisedSigScheme.into());
+        }
+        let candidates = self.candidates(dss.scheme)?;
+        let candidate = candidates
+            .first()
+            .ok_or(PeerMisbehaved::SignedHandshakeWithUnadvertisedSigScheme)?;
+        let key = webpki::RawPublicKeyEntity::try_from(spki).map_err(signature_error)?;
+        key.verify_signature(candidate.algorithm(), message, dss.signature())
+            .map_err(signature_error)?;
+        Ok(HandshakeSignatureValid::assertion())
     }
 }
 
@@ -57,7 +149,14 @@ impl ServerCertVerifier for HandshakeVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, Error> {
-        verify_tls12_signature(message, cert, dss, &self.algorithms)
+        let err = match verify_tls12_signature(message, cert, dss, &self.algorithms) {
+            Ok(valid) => return Ok(valid),
+            Err(err) => err,
+        };
+        match fallback_key(cert) {
+            Some(spki) => self.verify_tls12_fallback(message, &spki, dss),
+            None => Err(err),
+        }
     }
 
     fn verify_tls13_signature(
@@ -66,12 +165,266 @@ impl ServerCertVerifier for HandshakeVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, Error> {
-        verify_tls13_signature(message, cert, dss, &self.algorithms)
+        let err = match verify_tls13_signature(message, cert, dss, &self.algorithms) {
+            Ok(valid) => return Ok(valid),
+            Err(err) => err,
+        };
+        match fallback_key(cert) {
+            Some(spki) => self.verify_tls13_fallback(message, &spki, dss),
+            None => Err(err),
+        }
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.algorithms.supported_schemes()
     }
+}
+
+/// The smallest RSA modulus ring's TLS algorithms accept.
+const RSA_STRICT_MIN_BITS: usize = 2048;
+/// The smallest RSA modulus the fallback accepts (ring's legacy floor too).
+/// Node 20 (OpenSSL at security level 1) completes a TLS 1.2 handshake with a
+/// smaller key but never trusts it (EE_KEY_TOO_SMALL); `verify_chain` does not
+/// judge the leaf's key size, so such keys are refused here instead.
+const RSA_LEGACY_MIN_BITS: usize = 1024;
+
+/// The key of a certificate that webpki will not check handshake signatures
+/// with: one it cannot read as an end entity (X.509 v1, ...), or whose key is
+/// RSA under 2048 bits. `None` otherwise, and then rustls' verdict stands.
+///
+/// The key is webpki's own reading of the certificate wherever webpki can read
+/// it, as an end entity or else as a trust anchor (which covers v1): so the key
+/// that signed the handshake is the very one `verify_chain` judges, and no
+/// difference between two parsers can pair a trusted certificate with another
+/// key. x509-parser's reading serves only certificates webpki reads neither
+/// way, which `verify_chain` never trusts.
+fn fallback_key(cert: &CertificateDer<'_>) -> Option<SubjectPublicKeyInfoDer<'static>> {
+    if let Ok(end_entity) = webpki::EndEntityCert::try_from(cert) {
+        let spki = end_entity.subject_public_key_info();
+        return is_small_rsa(spki.as_ref()).then_some(spki);
+    }
+    if let Ok(anchor) = webpki::anchor_from_trusted_cert(cert) {
+        return Some(webpki::spki_for_anchor(&anchor));
+    }
+    // Nothing may follow the certificate (OpenSSL: "cert length mismatch").
+    let (rest, parsed) = X509Certificate::from_der(cert.as_ref()).ok()?;
+    if !rest.is_empty() {
+        return None;
+    }
+    let raw = parsed.tbs_certificate.subject_pki.raw;
+    Some(SubjectPublicKeyInfoDer::from(raw.to_vec()))
+}
+
+/// Whether a SubjectPublicKeyInfo holds an RSA key under 2048 bits.
+fn is_small_rsa(spki: &[u8]) -> bool {
+    let Ok((_, spki)) = SubjectPublicKeyInfo::from_der(spki) else {
+        return false;
+    };
+    spki.algorithm.algorithm == x509_parser::oid_registry::OID_PKCS1_RSAENCRYPTION
+        && rsa_public_key(&spki.subject_public_key.data)
+            .is_some_and(|key| key.bits < RSA_STRICT_MIN_BITS)
+}
+
+/// The schemes a TLS 1.3 peer may sign with (RFC 8446, 4.2.3): no PKCS#1
+/// v1.5, no SHA-1, and ECDSA bound to its curve. rustls keeps the same rule
+/// (as a list of what is refused); none of what it allows beyond these is in
+/// ring's mapping.
+fn allowed_in_tls13(scheme: SignatureScheme) -> bool {
+    matches!(
+        scheme,
+        SignatureScheme::ECDSA_NISTP256_SHA256
+            | SignatureScheme::ECDSA_NISTP384_SHA384
+            | SignatureScheme::ECDSA_NISTP521_SHA512
+            | SignatureScheme::RSA_PSS_SHA256
+            | SignatureScheme::RSA_PSS_SHA384
+            | SignatureScheme::RSA_PSS_SHA512
+            | SignatureScheme::ED25519
+            | SignatureScheme::ED448
+    )
+}
+
+/// rustls' mapping of webpki's verdict on a handshake signature.
+fn signature_error(err: webpki::Error) -> Error {
+    use webpki::Error as E;
+    match err {
+        E::InvalidSignatureForPublicKey => CertificateError::BadSignature.into(),
+        E::UnsupportedSignatureAlgorithmForPublicKeyContext(cx) => {
+            CertificateError::UnsupportedSignatureAlgorithmForPublicKeyContext {
+                signature_algorithm_id: cx.signature_algorithm_id,
+                public_key_algorithm_id: cx.public_key_algorithm_id,
+            }
+            .into()
+        }
+        _ => CertificateError::BadEncoding.into(),
+    }
+}
+
+/// An algorithm a handshake signature may be checked with.
+enum Candidate {
+    Plain(&'static dyn SignatureVerificationAlgorithm),
+    Rsa(AnySizeRsa),
+}
+
+impl Candidate {
+    fn algorithm(&self) -> &dyn SignatureVerificationAlgorithm {
+        match self {
+            Candidate::Plain(alg) => *alg,
+            Candidate::Rsa(alg) => alg,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Padding {
+    Pkcs1,
+    Pss,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Hash {
+    Sha256,
+    Sha384,
+    Sha512,
+}
+
+/// How an RSA signature scheme pads and hashes, for keys ring refuses.
+#[derive(Debug, Clone, Copy)]
+struct SmallRsa {
+    padding: Padding,
+    hash: Hash,
+}
+
+fn small_rsa_scheme(scheme: SignatureScheme) -> Option<SmallRsa> {
+    let (padding, hash) = match scheme {
+        SignatureScheme::RSA_PKCS1_SHA256 => (Padding::Pkcs1, Hash::Sha256),
+        SignatureScheme::RSA_PKCS1_SHA384 => (Padding::Pkcs1, Hash::Sha384),
+        SignatureScheme::RSA_PKCS1_SHA512 => (Padding::Pkcs1, Hash::Sha512),
+        SignatureScheme::RSA_PSS_SHA256 => (Padding::Pss, Hash::Sha256),
+        SignatureScheme::RSA_PSS_SHA384 => (Padding::Pss, Hash::Sha384),
+        SignatureScheme::RSA_PSS_SHA512 => (Padding::Pss, Hash::Sha512),
+        _ => return None,
+    };
+    Some(SmallRsa { padding, hash })
+}
+
+/// An RSA algorithm of rustls' (ring's, 2048 to 8192 bits) that also takes
+/// keys of 1024 to 2047 bits, checked by the `rsa` crate with the same padding
+/// rules: PKCS#1 v1.5 with the DigestInfo, or PSS with MGF1 of the same hash
+/// and a salt as long as the hash (RFC 8446, 4.2.3). The key type (its
+/// AlgorithmIdentifier) is the wrapped algorithm's.
+#[derive(Debug)]
+struct AnySizeRsa {
+    strict: &'static dyn SignatureVerificationAlgorithm,
+    small: SmallRsa,
+}
+
+impl SignatureVerificationAlgorithm for AnySizeRsa {
+    fn verify_signature(
+        &self,
+        public_key: &[u8],
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), InvalidSignature> {
+        let key = rsa_public_key(public_key).ok_or(InvalidSignature)?;
+        if key.bits >= RSA_STRICT_MIN_BITS {
+            return self.strict.verify_signature(public_key, message, signature);
+        }
+        if key.bits < RSA_LEGACY_MIN_BITS {
+            return Err(InvalidSignature);
+        }
+        verify_small_rsa(&key, self.small, message, signature)
+    }
+
+    fn public_key_alg_id(&self) -> AlgorithmIdentifier {
+        self.strict.public_key_alg_id()
+    }
+
+    fn signature_alg_id(&self) -> AlgorithmIdentifier {
+        self.strict.signature_alg_id()
+    }
+
+    fn fips(&self) -> bool {
+        false
+    }
+}
+
+/// An RSAPublicKey (PKCS#1, strict DER): modulus and exponent as unsigned
+/// big-endian bytes without leading zeros, and the modulus' length in bits.
+struct RsaKey<'a> {
+    modulus: &'a [u8],
+    exponent: &'a [u8],
+    bits: usize,
+}
+
+fn rsa_public_key(der: &[u8]) -> Option<RsaKey<'_>> {
+    use rsa::pkcs1::der::Decode;
+    let key = rsa::pkcs1::RsaPublicKey::from_der(der).ok()?;
+    let modulus = key.modulus.as_bytes();
+    let top = modulus.first().filter(|b| **b != 0)?;
+    let bits = modulus.len().checked_mul(8)? - top.leading_zeros() as usize;
+    Some(RsaKey {
+        modulus,
+        exponent: key.public_exponent.as_bytes(),
+        bits,
+    })
+}
+
+/// PKCS#1 v1.5 or PSS verification for a key ring refuses as too small.
+fn verify_small_rsa(
+    key: &RsaKey<'_>,
+    scheme: SmallRsa,
+    message: &[u8],
+    signature: &[u8],
+) -> Result<(), InvalidSignature> {
+    use rsa::sha2::{Sha256, Sha384, Sha512};
+    // As ring: an odd public exponent of at least 3 (the crate allows 2 and up,
+    // and no more than 2^33 - 1, as ring).
+    if key.exponent.last().is_none_or(|low| low & 1 == 0) {
+        return Err(InvalidSignature);
+    }
+    let public = rsa::RsaPublicKey::new(
+        rsa::BigUint::from_bytes_be(key.modulus),
+        rsa::BigUint::from_bytes_be(key.exponent),
+    )
+    .map_err(|_| InvalidSignature)?;
+    match (scheme.padding, scheme.hash) {
+        (Padding::Pkcs1, Hash::Sha256) => pkcs1::<Sha256>(public, message, signature),
+        (Padding::Pkcs1, Hash::Sha384) => pkcs1::<Sha384>(public, message, signature),
+        (Padding::Pkcs1, Hash::Sha512) => pkcs1::<Sha512>(public, message, signature),
+        (Padding::Pss, Hash::Sha256) => pss::<Sha256>(public, message, signature),
+        (Padding::Pss, Hash::Sha384) => pss::<Sha384>(public, message, signature),
+        (Padding::Pss, Hash::Sha512) => pss::<Sha512>(public, message, signature),
+    }
+}
+
+fn pkcs1<D>(
+    key: rsa::RsaPublicKey,
+    message: &[u8],
+    signature: &[u8],
+) -> Result<(), InvalidSignature>
+where
+    D: rsa::sha2::Digest + rsa::pkcs8::AssociatedOid,
+{
+    use rsa::signature::Verifier;
+    let signature = rsa::pkcs1v15::Signature::try_from(signature).map_err(|_| InvalidSignature)?;
+    // Checks that the signature is as long as the modulus and below it, then
+    // compares the whole encoded block (0x00 0x01 0xff.. 0x00 DigestInfo).
+    rsa::pkcs1v15::VerifyingKey::<D>::new(key)
+        .verify(message, &signature)
+        .map_err(|_| InvalidSignature)
+}
+
+fn pss<D>(key: rsa::RsaPublicKey, message: &[u8], signature: &[u8]) -> Result<(), InvalidSignature>
+where
+    D: rsa::sha2::Digest + rsa::sha2::digest::FixedOutputReset,
+{
+    use rsa::signature::Verifier;
+    let signature = rsa::pss::Signature::try_from(signature).map_err(|_| InvalidSignature)?;
+    // `new` fixes the salt length to the hash's output length; the signature
+    // must be as long as the modulus and below it.
+    rsa::pss::VerifyingKey::<D>::new(key)
+        .verify(message, &signature)
+        .map_err(|_| InvalidSignature)
 }
 
 /// Judges a server's chain (leaf first, as sent) against `roots`, returning

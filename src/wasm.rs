@@ -50,6 +50,19 @@ impl SecureContext {
         let ctx = context::SecureContext::new(&options).map_err(to_js_error)?;
         Ok(SecureContext(Arc::new(ctx)))
     }
+
+    /// The 48-byte session ticket keys (server side).
+    #[wasm_bindgen(js_name = getTicketKeys)]
+    pub fn get_ticket_keys(&self) -> Result<Vec<u8>, JsValue> {
+        let sessions = self.0.server_sessions().map_err(to_js_error)?;
+        Ok(sessions.ticketer.get().to_vec())
+    }
+
+    #[wasm_bindgen(js_name = setTicketKeys)]
+    pub fn set_ticket_keys(&self, keys: &[u8]) -> Result<(), JsValue> {
+        let sessions = self.0.server_sessions().map_err(to_js_error)?;
+        sessions.ticketer.set(keys).map_err(to_js_error)
+    }
 }
 
 /// Flags returned by `receive`.
@@ -158,6 +171,21 @@ impl TlsConnection {
     /// The SNI the client sent (server side).
     pub fn servername(&self) -> Option<String> {
         self.engine.servername().map(str::to_string)
+    }
+
+    /// Session handles received since the last call, for 'session' events.
+    #[wasm_bindgen(js_name = takeNewSessions)]
+    pub fn take_new_sessions(&self) -> Array {
+        self.engine
+            .take_new_sessions()
+            .iter()
+            .map(|h| JsValue::from(Uint8Array::from(h.as_slice())))
+            .collect()
+    }
+
+    #[wasm_bindgen(js_name = isSessionReused)]
+    pub fn is_session_reused(&self) -> bool {
+        self.engine.is_session_reused()
     }
 
     /// Our certificate (DER), for `getCertificate()`.
