@@ -1,6 +1,7 @@
 // Node's `tls` module surface.
 import { TLSSocket } from './socket.js';
 import { Server, createServer } from './server.js';
+import { SecurePair, createSecurePair } from './secure-pair.js';
 import { SecureContext, createSecureContext, versionDefaults } from './context.js';
 import { checkServerIdentity } from './identity.js';
 import { invalidArgType, nodeError } from './errors.js';
@@ -9,7 +10,7 @@ import { duplexTransport } from './transports/duplex.js';
 import { supportedCiphers } from '../pkg/wasm_tls.js';
 import { installRootCertificates } from './root-certificates.js';
 
-export { TLSSocket, SecureContext, createSecureContext, checkServerIdentity, Server, createServer };
+export { TLSSocket, SecureContext, createSecureContext, checkServerIdentity, Server, createServer, SecurePair, createSecurePair };
 
 export const CLIENT_RENEG_LIMIT = 3;
 export const CLIENT_RENEG_WINDOW = 600;
@@ -106,6 +107,8 @@ const tls = {
   SecureContext,
   Server,
   createServer,
+  SecurePair,
+  createSecurePair,
   connect,
   createSecureContext,
   checkServerIdentity,

@@ -291,3 +291,34 @@ test('openssl s_client: SNI, ALPN, TLS 1.2, data', async (t) => {
   assert.match(out, /Verify return code: 0 \(ok\)/);
   assert.match(out, /got hello/);
 });
+
+test('createSecurePair (legacy): client and server over piped ciphertext, with node:tls peers', async (t) => {
+  // Client pair to a node:tls server.
+  const { port } = await listen(t, ntls, { ...certs.ec });
+  const pair = tls.createSecurePair(tls.createSecureContext({ ca: certs.ca }), false, false, true, { servername: 'localhost' });
+  const raw = net.connect(port, '127.0.0.1');
+  raw.pipe(pair.encrypted).pipe(raw);
+  await once(pair, 'secure');
+  assert.equal(pair.cleartext.authorized, true);
+  pair.cleartext.write('through a pair');
+  const [echo] = await once(pair.cleartext, 'data');
+  assert.equal(echo.toString(), 'through a pair');
+  raw.destroy();
+
+  // Server pair, a node:tls client.
+  const relay = net.createServer((s) => {
+    s.on('error', () => {}); // the client leaves abruptly
+    const serverPair = tls.createSecurePair(tls.createSecureContext(certs.ec), true, false, false);
+    s.pipe(serverPair.encrypted).pipe(s);
+    serverPair.cleartext.pipe(serverPair.cleartext);
+  });
+  relay.listen(0, '127.0.0.1');
+  await once(relay, 'listening');
+  t.after(() => relay.close());
+  const c = ntls.connect({ host: '127.0.0.1', port: relay.address().port, servername: 'localhost', ca: certs.ca });
+  await once(c, 'secureConnect');
+  c.write('server pair');
+  const [back] = await once(c, 'data');
+  assert.equal(back.toString(), 'server pair');
+  c.destroy();
+});
