@@ -1,4 +1,5 @@
-// getPeerCertificate()'s object, built from what the engine reads out of the DER.
+// getPeerCertificate()'s object, built from what the engine reads out of the DER
+// (src/certinfo.rs gives the values in Node's formats; this gives the shape).
 import { Buffer } from 'node:buffer';
 import { describeCertificate } from '../pkg/wasm_tls.js';
 
@@ -14,20 +15,34 @@ function nameObject(entries) {
 }
 
 /**
- * One certificate in Node's shape and key order (without issuerCertificate).
- * @param {Uint8Array} der
+ * The authorityInfoAccess text ("OCSP - URI:http://..." lines) to Node's
+ * null-prototype object: the key is what precedes a line's first colon, the
+ * value what follows it (JSON when it starts with a quote), repeats collect
+ * in arrays.
  */
-export function certificateObject(der) {
-  const d = describeCertificate(der);
-  const cert = {};
-  cert.subject = nameObject(d.subject);
-  cert.issuer = nameObject(d.issuer);
-  if (d.subjectaltname !== undefined) cert.subjectaltname = d.subjectaltname;
-  if (d.infoAccess !== undefined) {
-    const info = Object.create(null);
-    for (const [key, value] of d.infoAccess) (info[key] ??= []).push(value);
-    cert.infoAccess = info;
+function infoAccessObject(text) {
+  const out = Object.create(null);
+  for (const line of text.split('\n')) {
+    const colon = line.indexOf(':');
+    if (colon < 0) continue;
+    const key = line.slice(0, colon);
+    let value = line.slice(colon + 1);
+    if (value.charCodeAt(0) === 0x22) value = JSON.parse(value);
+    if (key in out) out[key].push(value);
+    else out[key] = [value];
   }
+  return out;
+}
+
+/** The certificate object and whether the certificate issued itself (X509_check_issued). */
+function describe(der) {
+  const d = describeCertificate(der);
+  // Node's keys, in Node's order; absent values are left out, null ones kept.
+  const cert = {};
+  if (d.subject !== undefined) cert.subject = nameObject(d.subject);
+  if (d.issuer !== undefined) cert.issuer = nameObject(d.issuer);
+  if (d.subjectaltname !== undefined) cert.subjectaltname = d.subjectaltname;
+  if (d.infoAccess !== undefined) cert.infoAccess = d.infoAccess === null ? null : infoAccessObject(d.infoAccess);
   cert.ca = d.ca;
   if (d.modulus !== undefined) {
     cert.modulus = d.modulus;
@@ -35,9 +50,9 @@ export function certificateObject(der) {
     cert.exponent = d.exponent;
     cert.pubkey = Buffer.from(d.pubkey);
   } else if (d.pubkey !== undefined) {
-    if (d.bits !== undefined) cert.bits = d.bits;
+    cert.bits = d.bits;
     cert.pubkey = Buffer.from(d.pubkey);
-    if (d.asn1Curve !== undefined) cert.asn1Curve = d.asn1Curve;
+    cert.asn1Curve = d.asn1Curve;
     if (d.nistCurve !== undefined) cert.nistCurve = d.nistCurve;
   }
   cert.valid_from = d.validFrom;
@@ -48,31 +63,32 @@ export function certificateObject(der) {
   if (d.extKeyUsage !== undefined) cert.ext_key_usage = d.extKeyUsage;
   cert.serialNumber = d.serialNumber;
   cert.raw = Buffer.from(der);
-  Object.defineProperty(cert, kSelfIssued, { value: d.selfIssued });
-  return cert;
+  return { cert, selfSigned: d.selfSigned };
 }
 
-const kSelfIssued = Symbol('selfIssued');
-
-const sameName = (a, b) => JSON.stringify(Object.entries(a)) === JSON.stringify(Object.entries(b));
+/**
+ * One certificate in Node's shape and key order (without issuerCertificate).
+ * @param {Uint8Array} der
+ */
+export function certificateObject(der) {
+  return describe(der).cert;
+}
 
 /**
- * The peer's certificate; with `detailed`, `issuerCertificate` links each
- * certificate to its issuer among those sent, a self-issued top to itself.
+ * The peer's certificate. With `detailed`, `chain` is the engine's walk of
+ * issuers as Node takes it (src/certinfo.rs `detailed_chain`): each entry's
+ * `issuerCertificate` is the next one, and the last links to itself when it
+ * issued itself.
  * @param {Uint8Array[]} chain DER, leaf first
  */
 export function peerCertificate(chain, detailed) {
   if (chain.length === 0) return {};
-  const certs = (detailed ? chain : chain.slice(0, 1)).map(certificateObject);
-  if (detailed) {
-    for (const cert of certs) {
-      if (cert[kSelfIssued]) {
-        cert.issuerCertificate = cert;
-        continue;
-      }
-      const issuer = certs.find((c) => c !== cert && sameName(c.subject, cert.issuer));
-      if (issuer) cert.issuerCertificate = issuer;
-    }
-  }
-  return certs[0];
+  if (!detailed) return certificateObject(chain[0]);
+  const described = chain.map(describe);
+  described.forEach(({ cert }, i) => {
+    if (i + 1 < described.length) cert.issuerCertificate = described[i + 1].cert;
+  });
+  const top = described[described.length - 1];
+  if (top.selfSigned) top.cert.issuerCertificate = top.cert;
+  return described[0].cert;
 }

@@ -26,7 +26,10 @@ export class Server extends net.Server {
     }
     options = options ?? {};
     if (typeof options !== 'object') throw invalidArgType('options', 'of type object', options);
-    super({ allowHalfOpen: options.allowHalfOpen, pauseOnConnect: options.pauseOnConnect });
+    // Raw sockets stay half-open; each TLSSocket ends its side as its own
+    // allowHalfOpen says (after close_notify), as in Node.
+    super({ allowHalfOpen: true, pauseOnConnect: options.pauseOnConnect });
+    this._tlsAllowHalfOpen = Boolean(options.allowHalfOpen);
     if (options.ALPNCallback !== undefined) {
       if (typeof options.ALPNCallback !== 'function') {
         throw invalidArgType('options.ALPNCallback', 'of type function', options.ALPNCallback);
@@ -60,6 +63,7 @@ export class Server extends net.Server {
     const socket = new TLSSocket(rawSocket, {
       isServer: true,
       server: this,
+      allowHalfOpen: this._tlsAllowHalfOpen,
       secureContext: this._sharedCreds,
       requestCert: this.requestCert,
       rejectUnauthorized: this.rejectUnauthorized,

@@ -131,10 +131,11 @@ export class TLSSocket extends Duplex {
       this._fail(engineError(e));
       return;
     }
-    // A server judges the client before its last flight leaves (as Node, whose
+    // The peer is judged before our last flight leaves (as in Node, whose
     // verdict runs before OpenSSL's output is written): a rejected TLS 1.2
-    // client never sees the server's Finished.
-    const judgeFirst = this._isServer && (flags & HANDSHAKE_DONE);
+    // client never sees the server's Finished, a rejected TLS 1.3 server never
+    // sees the client's.
+    const judgeFirst = Boolean(flags & HANDSHAKE_DONE);
     if (!judgeFirst) this._flush();
     this._emitKeyLog();
     if (flags & HANDSHAKE_DONE) {

@@ -392,25 +392,16 @@ impl Engine {
         key.cert.first().map(|c| c.as_ref())
     }
 
-    /// The chain as sent, completed (as OpenSSL's verified chain is) with the
-    /// trusted `ca` certificate that issued its top, when there is one.
+    /// The detailed chain as Node builds it: from the leaf, each issuer found
+    /// among the certificates sent or the trusted `ca` certificates.
     pub fn peer_chain_to_root(&self) -> Vec<&[u8]> {
-        let mut chain: Vec<&[u8]> = self
+        let sent: Vec<&[u8]> = self
             .peer_certificates()
             .iter()
             .map(|c| c.as_ref())
             .collect();
-        if let Some(top) = chain.last().copied() {
-            let issuer = self
-                .context
-                .ca_certs
-                .iter()
-                .find(|ca| ca.as_ref() != top && crate::certinfo::issued_by(top, ca));
-            if let Some(ca) = issuer {
-                chain.push(ca.as_ref());
-            }
-        }
-        chain
+        let store: Vec<&[u8]> = self.context.ca_certs.iter().map(|c| c.as_ref()).collect();
+        crate::certinfo::detailed_chain(&sent, &store)
     }
 
     /// OpenSSL's verdict on the peer's chain, once the handshake is done.

@@ -12,6 +12,8 @@ export function tcpTransport(options) {
     localAddress: options.localAddress,
     localPort: options.localPort,
     family: options.family,
+    // The TLSSocket decides when our side ends (after close_notify).
+    allowHalfOpen: true,
   });
   return duplexTransport(socket);
 }
