@@ -21,6 +21,12 @@ function sessionBytes(session) {
   return new Uint8Array(session.buffer, session.byteOffset, session.byteLength);
 }
 
+/** A node:crypto X509Certificate where the runtime has one (Node, Deno, Bun), else undefined. */
+function toX509(der) {
+  const X509Certificate = globalThis.process?.getBuiltinModule?.('node:crypto')?.X509Certificate;
+  return X509Certificate ? new X509Certificate(asBuffer(der)) : undefined;
+}
+
 /** Turns a Uint8Array from wasm into a Buffer without copying. */
 const asBuffer = (u8) => Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
 
@@ -456,6 +462,31 @@ export class TLSSocket extends Duplex {
     if (!this._engine) return null;
     const der = this._engine.localCertificate();
     return der ? certificateObject(der) : {};
+  }
+
+  /** The peer's certificate as a node:crypto X509Certificate, where node:crypto exists. */
+  getPeerX509Certificate() {
+    const der = this._engine?.peerCertificates(false)[0];
+    return der ? toX509(der) : undefined;
+  }
+
+  /** Our certificate as a node:crypto X509Certificate, where node:crypto exists. */
+  getX509Certificate() {
+    const der = this._engine?.localCertificate();
+    return der ? toX509(der) : undefined;
+  }
+
+  /** Client side, before the handshake starts: the SNI to send. */
+  setServername(name) {
+    if (this._isServer) {
+      throw nodeError(Error, 'ERR_TLS_SNI_FROM_SERVER', 'Cannot issue SNI from a TLS server-side socket');
+    }
+    if (typeof name !== 'string') throw invalidArgType('name', 'of type string', name);
+    if (this._engine) {
+      // The ClientHello has gone: what was sent stays.
+      throw nodeError(Error, 'ERR_TLS_INVALID_STATE', 'setServername() must be called before the handshake starts');
+    }
+    this._options = { ...this._options, servername: name };
   }
 
   getEphemeralKeyInfo() {

@@ -179,3 +179,18 @@ test('crl: a revoked server certificate is CERT_REVOKED, as in Node', async (t) 
   assert.equal(await outcome({ connect }, revokedSrv.port), await outcome(ntls, revokedSrv.port));
   assert.equal(await outcome({ connect }, goodSrv.port), await outcome(ntls, goodSrv.port));
 });
+
+test('getPeerX509Certificate / getX509Certificate match node:tls; setServername rules', async (t) => {
+  const srv = await nodeServer({ ...certs.ec, ca: certs.ca, requestCert: true });
+  t.after(() => srv.close());
+  const options = { ...base(srv.port), key: certs.client.key, cert: certs.client.cert };
+  const ours = connect(options);
+  const theirs = ntls.connect(options);
+  await Promise.all([once(ours, 'secureConnect'), once(theirs, 'secureConnect')]);
+  assert.equal(ours.getPeerX509Certificate().fingerprint256, theirs.getPeerX509Certificate().fingerprint256);
+  assert.equal(ours.getX509Certificate().subject, theirs.getX509Certificate().subject);
+  assert.throws(() => ours.setServername('late.example'), { code: 'ERR_TLS_INVALID_STATE' });
+  assert.throws(() => ours.setServername(1), { code: 'ERR_INVALID_ARG_TYPE' });
+  ours.destroy();
+  theirs.destroy();
+});
