@@ -1,22 +1,29 @@
-// Benchmark: wasm-tls client vs node:tls client vs native rustls client, all
-// against the same node:tls (OpenSSL) server, measured in one run.
+// Benchmark, measured in one run:
+//   client side: wasm-tls client vs node:tls client vs native rustls client,
+//     all against the same node:tls (OpenSSL) server;
+//   server side: node:tls clients against a wasm-tls server vs against a
+//     node:tls server.
 //
 //   node bench/run.js [--rounds N (default 5)] [--quick (1 short round, for checking)]
 //
 // Reports, as medians over N rounds (after one warm-up round, candidates
 // alternating within each round), in one Markdown table with ratios:
 //   - bulk throughput (MB/s, 1 MB = 10^6 bytes), client receiving and client
-//     sending, 16 KiB writes, TLS 1.3 with TLS_AES_128_GCM_SHA256 and with
-//     TLS_CHACHA20_POLY1305_SHA256 (forced by the server's `ciphers`);
+//     sending (= server sending and server receiving), 16 KiB writes, TLS 1.3
+//     with TLS_AES_128_GCM_SHA256 and with TLS_CHACHA20_POLY1305_SHA256
+//     (forced by the server's `ciphers`);
 //   - sequential full handshakes per second (connect, secureConnect + the
 //     server's greeting byte, destroy)
 //     with an ECDSA P-256 and an RSA-2048 server certificate;
 //   - the size of pkg/wasm_tls_bg.wasm raw, gzip -9 and brotli q11.
 //
-// Layout: the node:tls server runs in a child process (this file with
-// `--server`), so every client, in-process JS or the native rustls example
-// (examples/bench_client.rs, a third process), runs beside the server rather
-// than sharing its event loop. Loopback 127.0.0.1 only.
+// Layout: each server runs in a child process (this file with `--server node`
+// or `--server wasm`), so every client, in-process JS or the native rustls
+// example (examples/bench_client.rs, a third process), runs beside the server
+// rather than sharing its event loop. Both server processes run the same code
+// (serverMain) with node:tls or wasm-tls as the `tls` module; the server-side
+// rows use the same in-process node:tls client against either. Loopback
+// 127.0.0.1 only.
 //
 // Wire protocol of the bench server, after the TLS handshake:
 //   server: "+" on 'secureConnection' (so clients know the server finished the
@@ -27,7 +34,9 @@
 // Clients time from just before the request line to the last byte (recv) or
 // the "ok\n" (send). Byte counts are asserted on both sides; overruns, early
 // closes, stalls (timeout), wrong protocol/suite or resumed sessions abort the
-// run with an error instead of printing numbers.
+// run with an error instead of printing numbers. The server also reports the
+// protocol and suite of every connection it secured, checked against the one
+// the client saw.
 
 import { fork, spawnSync, execFile } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdtempSync, rmSync, existsSync } from 'node:fs';
@@ -69,9 +78,13 @@ function waitDrain(sock) {
 // Server process
 // ---------------------------------------------------------------------------
 
-async function serverMain(dir) {
+/** `impl`: 'node' (node:tls) or 'wasm' (wasm-tls) as the server's tls module. */
+async function serverMain(dir, impl) {
+  if (impl !== 'node' && impl !== 'wasm') throw new Error(`--server node|wasm, not ${impl}`);
+  const tls = impl === 'wasm' ? (await import('../js/entry/node.js')).default : nodeTls;
   const ca = readFileSync(join(dir, 'ca.pem'));
-  const stats = { handshakes: 0, resumed: 0, bytesIn: 0, bytesOut: 0, clientErrors: {}, socketErrors: {}, failures: [] };
+  const fresh = () => ({ handshakes: 0, resumed: 0, bytesIn: 0, bytesOut: 0, negotiated: {}, clientErrors: {}, socketErrors: {}, failures: [] });
+  const stats = fresh();
   const bump = (map, key) => { map[key] = (map[key] ?? 0) + 1; };
 
   async function stream(sock, n) {
@@ -87,6 +100,7 @@ async function serverMain(dir) {
   function onSecure(sock) {
     stats.handshakes++;
     if (sock.isSessionReused()) stats.resumed++;
+    bump(stats.negotiated, `${sock.getProtocol()} ${sock.getCipher()?.name}`);
     sock.on('error', (e) => bump(stats.socketErrors, e.code ?? e.message));
     sock.write(Buffer.of(GREETING));
     let head = Buffer.alloc(0);
@@ -137,7 +151,7 @@ async function serverMain(dir) {
   const ports = {};
   for (const cert of Object.keys(CERTS)) {
     for (const suite of SUITES) {
-      const server = nodeTls.createServer({ ...key[cert], ca, ciphers: suite, minVersion: 'TLSv1.3' }, onSecure);
+      const server = tls.createServer({ ...key[cert], ca, ciphers: suite, minVersion: 'TLSv1.3' }, onSecure);
       server.on('connection', (s) => s.setNoDelay(true));
       server.on('tlsClientError', (e) => bump(stats.clientErrors, e.code ?? e.message));
       await new Promise((res, rej) => server.listen(0, '127.0.0.1', res).once('error', rej));
@@ -147,7 +161,7 @@ async function serverMain(dir) {
   process.on('message', (m) => {
     if (m.type === 'stats') {
       process.send({ type: 'stats', stats: structuredClone(stats) });
-      Object.assign(stats, { handshakes: 0, resumed: 0, bytesIn: 0, bytesOut: 0, clientErrors: {}, socketErrors: {}, failures: [] });
+      Object.assign(stats, fresh());
     } else if (m.type === 'exit') {
       process.exit(0);
     }
@@ -206,13 +220,13 @@ function buildNative() {
   return { bin, opt };
 }
 
-function startServer(dir) {
-  const child = fork(fileURLToPath(import.meta.url), ['--server', dir], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+function startServer(dir, impl) {
+  const child = fork(fileURLToPath(import.meta.url), ['--server', impl, dir], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const waiters = [];
   child.on('message', (m) => waiters.shift()?.(m));
   child.on('exit', (code) => {
     if (!child.exiting) {
-      console.error(`bench: server process exited (${code})`);
+      console.error(`bench: ${impl} server process exited (${code})`);
       process.exit(1);
     }
   });
@@ -401,7 +415,7 @@ async function main() {
 
   const started = performance.now();
   const dir = mkdtempSync(join(tmpdir(), 'wasm-tls-bench-'));
-  let server;
+  const servers = {};
   try {
     makeCerts(dir);
     const caPath = join(dir, 'ca.pem');
@@ -409,77 +423,108 @@ async function main() {
     const native = buildNative();
 
     const wasmTls = (await import('../js/entry/node.js')).default;
-    server = startServer(dir);
-    const ports = await server.ready;
+    servers.node = startServer(dir, 'node');
+    servers.wasm = startServer(dir, 'wasm');
+    const ports = { node: await servers.node.ready, wasm: await servers.wasm.ready };
 
     // Contexts are built once per client kind, as the native client builds
     // its ClientConfig once: handshakes measure handshakes, not CA parsing.
-    const clients = [
-      { name: 'wasm-tls', tls: wasmTls, ctx: wasmTls.createSecureContext({ ca, minVersion: 'TLSv1.3' }) },
-      { name: 'node:tls', tls: nodeTls, ctx: nodeTls.createSecureContext({ ca, minVersion: 'TLSv1.3' }) },
-      { name: 'native rustls' },
+    const clients = {
+      wasm: { name: 'wasm-tls', tls: wasmTls, ctx: wasmTls.createSecureContext({ ca, minVersion: 'TLSv1.3' }) },
+      node: { name: 'node:tls', tls: nodeTls, ctx: nodeTls.createSecureContext({ ca, minVersion: 'TLSv1.3' }) },
+      native: { name: 'native rustls' },
+    };
+    // A candidate is one client against one server process; its `name` is the
+    // table column, `who` names it in logs and errors.
+    const clientSide = [
+      { name: 'wasm-tls', who: 'wasm-tls client', client: clients.wasm, server: 'node' },
+      { name: 'node:tls', who: 'node:tls client', client: clients.node, server: 'node' },
+      { name: 'native rustls', who: 'native rustls client', client: clients.native, server: 'node' },
+    ];
+    const serverSide = [
+      { name: 'wasm-tls', who: 'wasm-tls server', client: clients.node, server: 'wasm' },
+      { name: 'node:tls', who: 'node:tls server', client: clients.node, server: 'node' },
     ];
     const measure = (client, kind, port, suite, arg) => client.tls
       ? js[kind](client, port, arg)
       : nativeRun(native.bin, port, caPath, suite, kind, arg);
 
-    /** One bulk transfer, checked on both ends; returns MB/s. */
-    const bulk = async (c, t, port, bytes) => {
-      await server.stats(); // reset the server's counters
-      const r = await measure(c, t.kind, port, t.suite, bytes);
-      checkNegotiated(c.name, r.negotiated, t.suite);
-      if (r.bytes !== bytes) throw new Error(`${c.name}: ${t.kind} moved ${r.bytes} bytes, expected ${bytes}`);
-      const st = await server.stats();
-      noteServerErrors(c.name, st);
-      const moved = t.kind === 'recv' ? st.bytesOut : st.bytesIn;
-      if (moved !== bytes) {
-        throw new Error(`${c.name}: server ${t.kind === 'recv' ? 'sent' : 'received'} ${moved} bytes, expected ${bytes}`);
-      }
-      return { mbps: bytes / r.secs / 1e6, secs: r.secs };
-    };
-    // Errors the server saw, per client kind (a reset after the client's
-    // destroy() is expected; anything else is worth a look).
-    const serverErrors = Object.fromEntries(clients.map((c) => [c.name, {}]));
-    const noteServerErrors = (name, st) => {
-      if (st.failures.length) throw new Error(`server, with ${name}: ${st.failures.join('; ')}`);
-      for (const [k, v] of Object.entries({ ...st.clientErrors, ...st.socketErrors })) {
-        serverErrors[name][k] = (serverErrors[name][k] ?? 0) + v;
+    /** The server's own view of what it secured: exactly `n` connections, all `suite`. */
+    const checkServerNegotiated = (who, st, suite, n) => {
+      const want = { [`TLSv1.3 ${suite}`]: n };
+      if (JSON.stringify(st.negotiated) !== JSON.stringify(want)) {
+        throw new Error(`${who}: server negotiated ${JSON.stringify(st.negotiated)}, expected ${JSON.stringify(want)}`);
       }
     };
 
-    // Tests: each yields one number per client (higher is better).
+    /** One bulk transfer, checked on both ends; returns MB/s. */
+    const bulk = async (cand, t, port, bytes) => {
+      const server = servers[cand.server];
+      await server.stats(); // reset the server's counters
+      const r = await measure(cand.client, t.kind, port, t.suite, bytes);
+      checkNegotiated(cand.who, r.negotiated, t.suite);
+      if (r.bytes !== bytes) throw new Error(`${cand.who}: ${t.kind} moved ${r.bytes} bytes, expected ${bytes}`);
+      const st = await server.stats();
+      noteServerErrors(cand, st);
+      checkServerNegotiated(cand.who, st, t.suite, 1);
+      const moved = t.kind === 'recv' ? st.bytesOut : st.bytesIn;
+      if (moved !== bytes) {
+        throw new Error(`${cand.who}: server ${t.kind === 'recv' ? 'sent' : 'received'} ${moved} bytes, expected ${bytes}`);
+      }
+      return { mbps: bytes / r.secs / 1e6, secs: r.secs };
+    };
+    // Errors the servers saw, per candidate (a reset after the client's
+    // destroy() is expected; anything else is worth a look).
+    const serverErrors = {};
+    const noteServerErrors = (cand, st) => {
+      if (st.failures.length) throw new Error(`server, with ${cand.who}: ${st.failures.join('; ')}`);
+      const key = `${cand.client.name} client → ${cand.server === 'wasm' ? 'wasm-tls' : 'node:tls'} server`;
+      for (const [k, v] of Object.entries({ ...st.clientErrors, ...st.socketErrors })) {
+        serverErrors[key] ??= {};
+        serverErrors[key][k] = (serverErrors[key][k] ?? 0) + v;
+      }
+    };
+
+    // Tests: each yields one number per candidate (higher is better).
     const tests = [];
-    for (const dirn of ['recv', 'send']) {
-      for (const suite of SUITES) {
-        const label = `Bulk ${dirn === 'recv' ? 'client receives' : 'client sends'}, ${suite} (MB/s)`;
-        tests.push({ kind: dirn, suite, cert: 'ecdsa', label, bytes: {} });
+    for (const [side, candidates] of [['client', clientSide], ['server', serverSide]]) {
+      const prefix = side === 'server' ? 'Server: ' : '';
+      for (const dirn of ['recv', 'send']) {
+        for (const suite of SUITES) {
+          const what = side === 'client'
+            ? (dirn === 'recv' ? 'client receives' : 'client sends')
+            : (dirn === 'recv' ? 'server sends' : 'server receives');
+          tests.push({ side, candidates, kind: dirn, suite, cert: 'ecdsa', label: `${prefix}Bulk ${what}, ${suite} (MB/s)`, bytes: {} });
+        }
+      }
+      for (const cert of Object.keys(CERTS)) {
+        tests.push({ side, candidates, kind: 'handshakes', suite: HANDSHAKE_SUITE, cert, label: `${prefix}Full handshakes/s, ${CERTS[cert]} cert` });
       }
     }
-    for (const cert of Object.keys(CERTS)) {
-      tests.push({ kind: 'handshakes', suite: HANDSHAKE_SUITE, cert, label: `Full handshakes/s, ${CERTS[cert]} cert` });
-    }
-    const samples = new Map(tests.map((t) => [t, Object.fromEntries(clients.map((c) => [c.name, []]))]));
+    const samples = new Map(tests.map((t) => [t, Object.fromEntries(t.candidates.map((c) => [c.name, []]))]));
 
     for (let round = 0; round <= rounds; round++) {
       const warm = round === 0;
       console.error(`bench: ${warm ? 'warm-up round' : `round ${round}/${rounds}`}`);
       for (const t of tests) {
-        const port = ports[`${t.cert}/${t.suite}`];
-        // Rotate the order each round so no client always goes first.
-        const order = clients.map((_, i) => clients[(i + round) % clients.length]);
+        // Rotate the order each round so no candidate always goes first.
+        const order = t.candidates.map((_, i) => t.candidates[(i + round) % t.candidates.length]);
         for (const c of order) {
+          const port = ports[c.server][`${t.cert}/${t.suite}`];
           let value;
           let note = '';
           if (t.kind === 'handshakes') {
+            const server = servers[c.server];
             await server.stats(); // reset the server's counters
-            const r = await measure(c, 'handshakes', port, t.suite, warm ? 0.5 : hsSecs);
-            checkNegotiated(c.name, r.negotiated, t.suite);
+            const r = await measure(c.client, 'handshakes', port, t.suite, warm ? 0.5 : hsSecs);
+            checkNegotiated(c.who, r.negotiated, t.suite);
             const st = await server.stats();
-            noteServerErrors(c.name, st);
-            if (st.resumed) throw new Error(`${c.name}: ${st.resumed} resumed sessions in a full-handshake run`);
+            noteServerErrors(c, st);
+            if (st.resumed) throw new Error(`${c.who}: ${st.resumed} resumed sessions in a full-handshake run`);
             if (st.handshakes !== r.count) {
-              throw new Error(`${c.name}: client counted ${r.count} handshakes, server ${st.handshakes}`);
+              throw new Error(`${c.who}: client counted ${r.count} handshakes, server ${st.handshakes}`);
             }
+            checkServerNegotiated(c.who, st, t.suite, r.count);
             value = r.count / r.secs;
             note = ` (${r.count} in ${r.secs.toFixed(2)} s)`;
           } else if (warm) {
@@ -500,28 +545,32 @@ async function main() {
             value = r.mbps;
             note = ` (${t.bytes[c.name] / MiB} MiB in ${r.secs.toFixed(2)} s)`;
           }
-          console.error(`  ${t.label.padEnd(58)} ${c.name.padEnd(14)} ${value.toFixed(1).padStart(9)}${note}`);
+          console.error(`  ${t.label.padEnd(66)} ${c.who.padEnd(21)} ${value.toFixed(1).padStart(9)}${note}`);
           if (!warm) samples.get(t)[c.name].push(value);
         }
       }
     }
     const sizes = wasmSizes();
-    server.stop();
-    server = null;
+    for (const k of Object.keys(servers)) {
+      servers[k].stop();
+      delete servers[k];
+    }
 
     // --- report ---
     const fmt = (v) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
     const ratio = (a, b) => `${(a / b).toFixed(a / b >= 1 ? 2 : 3)}×`;
     const lines = [];
-    lines.push(`wasm-tls benchmark: medians of ${rounds} round(s) after a warm-up; all clients against one node:tls server process`);
+    lines.push(`wasm-tls benchmark: medians of ${rounds} round(s) after a warm-up; client rows: all clients against one node:tls server process;`);
+    lines.push('"Server:" rows: node:tls clients against a wasm-tls server process (wasm-tls column) or a node:tls server process (node:tls column)');
     lines.push(`Node ${process.version}, OpenSSL ${process.versions.openssl}, rustls ${cargoLockVersion('rustls')} (ring ${cargoLockVersion('ring')}, native opt-level ${native.opt}), ${cpus()[0]?.model ?? '?'} × ${cpus().length}`);
     lines.push('');
     lines.push('| Measurement | wasm-tls | node:tls | native rustls | wasm-tls / node:tls | native rustls / node:tls |');
     lines.push('|---|---:|---:|---:|---:|---:|');
     for (const t of tests) {
       const s = samples.get(t);
-      const [w, n, r] = ['wasm-tls', 'node:tls', 'native rustls'].map((k) => median(s[k]));
-      lines.push(`| ${t.label} | ${fmt(w)} | ${fmt(n)} | ${fmt(r)} | ${ratio(w, n)} | ${ratio(r, n)} |`);
+      const [w, n, r] = ['wasm-tls', 'node:tls', 'native rustls'].map((k) => (s[k] ? median(s[k]) : undefined));
+      const native = r === undefined ? ['—', ''] : [fmt(r), ratio(r, n)];
+      lines.push(`| ${t.label} | ${fmt(w)} | ${fmt(n)} | ${native[0]} | ${ratio(w, n)} | ${native[1]} |`);
     }
     const kb = (b) => (b / 1000).toFixed(1);
     lines.push(`| pkg/wasm_tls_bg.wasm raw (KB) | ${kb(sizes.raw)} | — | — | | |`);
@@ -530,12 +579,12 @@ async function main() {
     lines.push('');
     lines.push('MB/s = 10^6 bytes/s; KB = 1000 bytes. Bulk: TLS 1.3, ECDSA P-256 cert, 16 KiB writes, suite forced by the server;');
     lines.push(`bytes per measurement sized from the warm-up to take ~${bulkTarget} s. Handshakes: TLS 1.3 ${HANDSHAKE_SUITE}, sequential,`);
-    lines.push(`${hsSecs} s per measurement, no resumption (checked on the server).`);
+    lines.push(`${hsSecs} s per measurement, no resumption (checked on the server). Server rows: "server sends" = the client receives.`);
     lines.push('');
     lines.push('Samples (spread = max/min − 1):');
     for (const t of tests) {
       const s = samples.get(t);
-      const parts = clients.map((c) => {
+      const parts = t.candidates.map((c) => {
         const xs = s[c.name];
         const spread = ((Math.max(...xs) / Math.min(...xs) - 1) * 100).toFixed(1);
         return `${c.name} [${xs.map(fmt).join(', ')}] ±${spread}%${t.bytes ? ` @${t.bytes[c.name] / MiB} MiB` : ''}`;
@@ -543,20 +592,19 @@ async function main() {
       lines.push(`- ${t.label}: ${parts.join('; ')}`);
     }
     const errs = Object.entries(serverErrors)
-      .map(([name, m]) => Object.keys(m).length ? `${name}: ${Object.entries(m).map(([k, v]) => `${k} ×${v}`).join(', ')}` : null)
-      .filter(Boolean);
+      .map(([name, m]) => `${name}: ${Object.entries(m).map(([k, v]) => `${k} ×${v}`).join(', ')}`);
     lines.push(`Server-side connection errors: ${errs.length ? errs.join('; ') : 'none'}.`);
     lines.push('');
     lines.push(`Total time ${((performance.now() - started) / 1000).toFixed(0)} s.`);
     console.log(lines.join('\n'));
   } finally {
-    server?.stop();
+    for (const server of Object.values(servers)) server.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
 if (process.argv[2] === '--server') {
-  await serverMain(process.argv[3]);
+  await serverMain(process.argv[4], process.argv[3]);
 } else {
   try {
     await main();

@@ -60,7 +60,7 @@ export class Server extends net.Server {
 
   /** Wraps one incoming byte stream (a net.Socket or any Duplex) in a server TLSSocket. */
   _tlsConnection(rawSocket) {
-    const socket = new TLSSocket(rawSocket, {
+    new TLSSocket(rawSocket, {
       isServer: true,
       server: this,
       allowHalfOpen: this._tlsAllowHalfOpen,
@@ -72,10 +72,8 @@ export class Server extends net.Server {
       ALPNCallback: this.ALPNCallback,
       SNICallback: this.SNICallback,
     });
-    socket.on('error', (err) => {
-      // After the handshake, errors belong to the socket's user; unhandled, Node throws too.
-      if (socket.listenerCount('error') === 1) this.emit('error', err);
-    });
+    // Failures before the handshake completes go to 'tlsClientError'; after it,
+    // to the socket's own 'error', as in Node.
   }
 
   /** The contexts added with addContext, most recent first, then the default. */

@@ -143,15 +143,18 @@ export class TLSSocket extends Duplex {
     // sees the client's.
     const judgeFirst = Boolean(flags & HANDSHAKE_DONE);
     if (!judgeFirst) this._flush();
+    // Each step below may run user code (listeners) that destroys the socket.
     this._emitKeyLog();
-    if (flags & HANDSHAKE_DONE) {
+    if (this.destroyed) return;
+    if (judgeFirst) {
       this._onHandshakeDone();
       if (this.destroyed) return;
-      if (judgeFirst) this._flush();
+      this._flush();
     }
     if (this._secure && !this._isServer) this._emitSessions();
+    if (this.destroyed) return;
     const plaintext = this._engine.takePlaintext();
-    if (plaintext && !this.push(asBuffer(plaintext))) this._transport.pause();
+    if (plaintext && !this.push(asBuffer(plaintext))) this._transport?.pause();
     if (flags & PEER_CLOSED) this._onPeerEnd();
   }
 
