@@ -58,6 +58,7 @@ export class TLSSocket extends Duplex {
     this._hadError = false;
     this._pushedEnd = false;
     this._transportClosed = false;
+    this._engineFailed = false; // a TLS error after the handshake (see _fail)
     this._pendingWrites = null; // [chunks, callback] held until the peer is verified
     this._pendingFinal = null;
     this._drainCallbacks = [];
@@ -128,7 +129,7 @@ export class TLSSocket extends Duplex {
       this._onClientHelloData(chunk);
       return;
     }
-    if (!this._engine) return;
+    if (!this._engine || this._engineFailed) return;
     let flags;
     try {
       flags = this._engine.receive(chunk);
@@ -163,11 +164,21 @@ export class TLSSocket extends Duplex {
     if (!this._secure) {
       // Node's wording and code for a peer that hangs up mid-handshake.
       const o = this._options;
-      this._fail(this._isServer
-        ? nodeError(Error, 'ECONNRESET', 'socket hang up')
-        : nodeError(Error, 'ECONNRESET',
-          'Client network socket disconnected before secure TLS connection was established',
-          { path: o.path, host: o.host, port: o.port, localAddress: o.localAddress }));
+      if (this._isServer) {
+        this._fail(nodeError(Error, 'ECONNRESET', 'socket hang up'));
+        return;
+      }
+      const err = nodeError(Error, 'ECONNRESET',
+        'Client network socket disconnected before secure TLS connection was established',
+        { path: o.path, host: o.host, port: o.port, localAddress: o.localAddress });
+      if (this.readableFlowing) {
+        // Node reports it from its 'end' listener, so 'end' comes first. A socket
+        // nobody reads would never see 'end' (and Node would wait forever): fail now.
+        this.once('end', () => this._fail(err));
+        this._onPeerEnd();
+      } else {
+        this._fail(err);
+      }
       return;
     }
     this._onPeerEnd();
@@ -187,6 +198,13 @@ export class TLSSocket extends Duplex {
       // server ('tlsClientError') and closed without an 'error' of its own.
       this._server?.emit('tlsClientError', err, this);
       this.destroy();
+      return;
+    }
+    if (this._secure && !this._transportClosed) {
+      // Node: a TLS error on an established connection is emitted, not a
+      // destroy; the peer hangs up after the alert and the socket ends then.
+      this._engineFailed = true;
+      this.emit('error', err);
       return;
     }
     this.destroy(err);
@@ -415,7 +433,8 @@ export class TLSSocket extends Duplex {
       this._pendingFinal = cb;
       return;
     }
-    if (this._transportClosed) {
+    if (this._transportClosed || this._engineFailed) {
+      this._transport?.end();
       cb();
       return;
     }

@@ -115,14 +115,6 @@ async function sameAs(t, ours, theirs, todo = {}) {
   }
 }
 
-// Known divergences from a node:tls pair (each reproduced against node:tls
-// peers too, so it is one end's doing, named first).
-const TODO = {
-  hangUpEnd: "wasm-tls client: a peer that hangs up mid-handshake gives 'error' ECONNRESET, 'close'; " +
-    "node:tls emits 'end' before the error ('connect', 'end', 'error', 'close')",
-  alertAfterSecure: "wasm-tls client: a fatal alert after 'secureConnect' destroys the socket ('error', 'close'); " +
-    "node:tls emits the 'error' without destroying it, then 'end', 'finish', 'close'",
-};
 
 // --- suites -----------------------------------------------------------------
 
@@ -346,10 +338,6 @@ const CLIENT_CERT_CASES = {
   missing: {},
   untrusted: { key: certs.self.key, cert: certs.self.cert },
 };
-const CLIENT_CERT_TODO = {
-  'TLSv1.2 untrusted': { client: TODO.hangUpEnd },
-  'TLSv1.3 missing': { client: TODO.alertAfterSecure },
-};
 
 for (const version of ['TLSv1.2', 'TLSv1.3']) {
   for (const [name, clientOptions] of Object.entries(CLIENT_CERT_CASES)) {
@@ -369,7 +357,7 @@ for (const version of ['TLSv1.2', 'TLSv1.3']) {
         assert.equal(ours.server.tlsClientErrors.length, 1);
         assert.equal(ours.client.events.filter((e) => e.startsWith('error:')).length, version === 'TLSv1.3' && name === 'untrusted' ? 0 : 1);
       }
-      await sameAs(t, ours, theirs, CLIENT_CERT_TODO[`${version} ${name}`]);
+      await sameAs(t, ours, theirs);
     });
   }
 }
