@@ -262,14 +262,35 @@ export class TLSSocket extends Duplex {
     if (alert && this._transport?.writable !== false) this._transport.write(alert);
   }
 
-  /** Builds the server connection from the chosen context, ALPN and client-auth options. */
+  /** With the context chosen: the server's 'OCSPRequest' (when the client asked), then the answer. */
   _answerClientHello(hello, context) {
-    const options = this._options;
-    context ??= options.secureContext;
+    context ??= this._options.secureContext;
     if (!(context instanceof SecureContext)) {
       this._fail(nodeError(TypeError, 'ERR_TLS_INVALID_CONTEXT', 'context must be a SecureContext'));
       return;
     }
+    const server = this._server;
+    if (!hello.ocspRequested || !server || server.listenerCount('OCSPRequest') === 0) {
+      this._accept(hello, context, undefined);
+      return;
+    }
+    const certificate = context.context.certificate();
+    const issuer = context.context.issuer();
+    let called = false;
+    server.emit('OCSPRequest', certificate ? asBuffer(certificate) : null, issuer ? asBuffer(issuer) : null, (err, response) => {
+      if (called || this.destroyed) return;
+      called = true;
+      if (err) {
+        this._fail(err);
+        return;
+      }
+      this._accept(hello, context, response && response.length ? new Uint8Array(response) : undefined);
+    });
+  }
+
+  /** Builds the server connection from the chosen context, ALPN, OCSP and client-auth options. */
+  _accept(hello, context, ocspResponse) {
+    const options = this._options;
     let alpnProtocols = alpnList(options.ALPNProtocols);
     let alpnReject = false;
     if (typeof options.ALPNCallback === 'function' && hello.alpnProtocols.length > 0) {
@@ -288,6 +309,7 @@ export class TLSSocket extends Duplex {
       this._engine = this._acceptor.accept(context.context, {
         alpnProtocols,
         alpnReject,
+        ocspResponse,
         requestCert: Boolean(options.requestCert),
         rejectUnauthorized: options.rejectUnauthorized !== false,
       });

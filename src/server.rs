@@ -24,6 +24,8 @@ pub struct ClientHelloInfo {
     pub servername: Option<String>,
     /// ALPN names offered, in the client's order.
     pub alpn_protocols: Vec<String>,
+    /// The client asked for a stapled OCSP response (status_request).
+    pub ocsp_requested: bool,
 }
 
 /// Server options that apply to one connection, chosen once the ClientHello is known.
@@ -36,6 +38,9 @@ pub struct AcceptOptions {
     /// ALPNCallback declined every protocol: refuse with no_application_protocol.
     #[serde(default)]
     pub alpn_reject: bool,
+    /// A DER OCSP response to staple (from the server's 'OCSPRequest' handler).
+    #[serde(default, with = "serde_bytes")]
+    pub ocsp_response: Option<Vec<u8>>,
     #[serde(default)]
     pub request_cert: bool,
     #[serde(default)]
@@ -46,6 +51,8 @@ pub struct AcceptOptions {
 #[derive(Default)]
 pub struct ServerAcceptor {
     acceptor: Acceptor,
+    /// The records read so far, for what rustls' ClientHello does not expose.
+    hello_records: Vec<u8>,
     accepted: Option<rustls::server::Accepted>,
     failed: Option<TlsError>,
 }
@@ -62,9 +69,15 @@ impl ServerAcceptor {
             return Err(err.clone());
         }
         while !data.is_empty() && self.accepted.is_none() {
+            let before = data;
             match self.acceptor.read_tls(&mut data) {
                 Ok(0) => break,
-                Ok(_) => {}
+                Ok(n) => {
+                    if self.hello_records.len() < MAX_HELLO_RECORDS {
+                        self.hello_records
+                            .extend_from_slice(before.get(..n).unwrap_or_default());
+                    }
+                }
                 Err(e) => {
                     return Err(self.fail(TlsError::new("ERR_SSL_INTERNAL_ERROR", e.to_string())))
                 }
@@ -82,10 +95,11 @@ impl ServerAcceptor {
             // A client sends nothing after its ClientHello until the server answers.
             return Err(self.fail(TlsError::ssl("unexpected message")));
         }
-        Ok(self
-            .accepted
-            .as_ref()
-            .map(|a| hello_info(&a.client_hello())))
+        let ocsp_requested = requests_ocsp(&self.hello_records);
+        Ok(self.accepted.as_ref().map(|a| ClientHelloInfo {
+            ocsp_requested,
+            ..hello_info(&a.client_hello())
+        }))
     }
 
     fn fail(&mut self, err: TlsError) -> TlsError {
@@ -116,8 +130,56 @@ impl ServerAcceptor {
     }
 }
 
+/// Enough for any ClientHello rustls accepts.
+const MAX_HELLO_RECORDS: usize = 64 * 1024;
+
+/// Whether the ClientHello in these records carries status_request (type 5).
+/// Reads only what rustls has already accepted as a well-formed ClientHello;
+/// any inconsistency just means "no".
+fn requests_ocsp(records: &[u8]) -> bool {
+    // Join the handshake records' fragments.
+    let mut handshake = Vec::new();
+    let mut rest = records;
+    while let (Some(&22), Some(len)) = (rest.first(), be16(rest.get(3..5))) {
+        let Some(fragment) = rest.get(5..5 + len) else {
+            break;
+        };
+        handshake.extend_from_slice(fragment);
+        rest = rest.get(5 + len..).unwrap_or_default();
+    }
+    let parse = || -> Option<bool> {
+        // msg_type(1) length(3) version(2) random(32)
+        let mut p = handshake.get(38..)?;
+        let session_id = usize::from(*p.first()?);
+        p = p.get(1 + session_id..)?;
+        let suites = be16(p.get(..2))?;
+        p = p.get(2 + suites..)?;
+        let compression = usize::from(*p.first()?);
+        p = p.get(1 + compression..)?;
+        let extensions = be16(p.get(..2))?;
+        let mut exts = p.get(2..2 + extensions)?;
+        while exts.len() >= 4 {
+            if be16(exts.get(..2))? == 5 {
+                return Some(true);
+            }
+            let len = be16(exts.get(2..4))?;
+            exts = exts.get(4 + len..)?;
+        }
+        Some(false)
+    };
+    parse().unwrap_or(false)
+}
+
+fn be16(bytes: Option<&[u8]>) -> Option<usize> {
+    match bytes? {
+        [a, b] => Some(usize::from(u16::from_be_bytes([*a, *b]))),
+        _ => None,
+    }
+}
+
 fn hello_info(hello: &ClientHello<'_>) -> ClientHelloInfo {
     ClientHelloInfo {
+        ocsp_requested: false,
         servername: hello.server_name().map(str::to_string),
         alpn_protocols: hello
             .alpn()
@@ -157,8 +219,20 @@ fn server_config(
     } else {
         builder.with_no_client_auth()
     };
-    let mut config =
-        builder.with_cert_resolver(Arc::new(CertByKeyType(context.certified_keys.clone())));
+    let keys = match &options.ocsp_response {
+        // Stapled with whichever certificate is served, as OpenSSL does.
+        Some(response) => context
+            .certified_keys
+            .iter()
+            .map(|k| {
+                let mut k = (**k).clone();
+                k.ocsp = Some(response.clone());
+                Arc::new(k)
+            })
+            .collect(),
+        None => context.certified_keys.clone(),
+    };
+    let mut config = builder.with_cert_resolver(Arc::new(CertByKeyType(keys)));
     config.alpn_protocols = if options.alpn_reject {
         vec![NO_PROTOCOL.to_vec()]
     } else {

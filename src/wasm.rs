@@ -51,6 +51,25 @@ impl SecureContext {
         Ok(SecureContext(Arc::new(ctx)))
     }
 
+    /// Our leaf certificate (DER), as an 'OCSPRequest' handler gets it.
+    pub fn certificate(&self) -> Option<Uint8Array> {
+        let key = self.0.certified_keys.first()?;
+        key.cert.first().map(|c| Uint8Array::from(c.as_ref()))
+    }
+
+    /// The issuer of our leaf (DER): next in our chain, else a `ca` certificate.
+    pub fn issuer(&self) -> Option<Uint8Array> {
+        let key = self.0.certified_keys.first()?;
+        let leaf = key.cert.first()?;
+        let issuer = key.cert.get(1).or_else(|| {
+            self.0
+                .ca_certs
+                .iter()
+                .find(|ca| crate::certinfo::issued_by(leaf, ca))
+        })?;
+        Some(Uint8Array::from(issuer.as_ref()))
+    }
+
     /// The 48-byte session ticket keys (server side).
     #[wasm_bindgen(js_name = getTicketKeys)]
     pub fn get_ticket_keys(&self) -> Result<Vec<u8>, JsValue> {

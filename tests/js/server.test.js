@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { X509Certificate } from 'node:crypto';
 import net from 'node:net';
 import ntls from 'node:tls';
 import tls from 'wasm-tls';
@@ -321,4 +322,31 @@ test('createSecurePair (legacy): client and server over piped ciphertext, with n
   const [back] = await once(c, 'data');
   assert.equal(back.toString(), 'server pair');
   c.destroy();
+});
+
+test('OCSP stapling: OCSPRequest gets our certificate and issuer; node:tls and s_client see the response', async (t) => {
+  const response = Buffer.from('30030a0101', 'hex'); // OCSPResponse { responseStatus: malformedRequest }, valid DER
+  const calls = [];
+  const { server, port } = await listen(t, tls, { ...certs.chained });
+  server.on('OCSPRequest', (certificate, issuer, callback) => {
+    calls.push([new X509Certificate(certificate).subject, new X509Certificate(issuer).subject]);
+    callback(null, response);
+  });
+  const c = ntls.connect({ host: '127.0.0.1', port, servername: 'localhost', ca: certs.ca, requestOCSP: true });
+  const [stapled] = await once(c, 'OCSPResponse');
+  assert.deepEqual(stapled, response);
+  c.destroy();
+  // A client that does not ask gets no OCSPRequest on the server.
+  const quiet = ntls.connect({ host: '127.0.0.1', port, servername: 'localhost', ca: certs.ca });
+  await once(quiet, 'secureConnect');
+  quiet.destroy();
+  assert.deepEqual(calls, [['CN=localhost', 'O=wasm-tls tests\nCN=Test Intermediate CA']]);
+
+  const proc = spawn('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-servername', 'localhost', '-status',
+    '-CAfile', certs.path('ca.crt')], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout.on('data', (d) => { out += d; });
+  proc.stdin.end();
+  await once(proc, 'exit');
+  assert.match(out, /OCSP Response Status: malformedrequest \(0x1\)/);
 });
