@@ -379,6 +379,12 @@ export class TLSSocket extends Duplex {
     }
     const engine = this._engine;
     const options = this._options;
+    if (options.requestOCSP) {
+      // As Node: during the handshake, before the verdict; null when nothing was stapled.
+      const response = engine.ocspResponse();
+      this.emit('OCSPResponse', response ? asBuffer(response) : null);
+      if (this.destroyed) return;
+    }
     this.alpnProtocol = engine.alpnProtocol() ?? false;
     this.servername = options.servername || false;
     let verifyError = null;

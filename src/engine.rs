@@ -86,6 +86,8 @@ pub struct Engine {
     failed: Option<TlsError>,
     /// See `take_output`.
     openssl_alert_for_missing_cert: bool,
+    /// Client side: the OCSP response the server stapled.
+    ocsp_response: Option<Vec<u8>>,
 }
 
 fn protocol_name(v: ProtocolVersion) -> &'static str {
@@ -137,6 +139,7 @@ impl Engine {
             verify_error: None,
             failed: None,
             openssl_alert_for_missing_cert: false,
+            ocsp_response: None,
         })
     }
 
@@ -159,6 +162,7 @@ impl Engine {
             verify_error: None,
             failed: None,
             openssl_alert_for_missing_cert: false,
+            ocsp_response: None,
         }
     }
 
@@ -172,6 +176,11 @@ impl Engine {
 
     pub fn is_session_reused(&self) -> bool {
         self.conn.handshake_kind() == Some(rustls::HandshakeKind::Resumed)
+    }
+
+    /// The OCSP response the server stapled (client side).
+    pub fn ocsp_response(&self) -> Option<&[u8]> {
+        self.ocsp_response.as_deref()
     }
 
     pub fn is_server(&self) -> bool {
@@ -206,7 +215,11 @@ impl Engine {
                     return Err(self.fail(TlsError::new("ERR_SSL_INTERNAL_ERROR", e.to_string())))
                 }
             }
-            if let Err(e) = self.conn.process_new_packets() {
+            let processed = self.conn.process_new_packets();
+            if let Some(ocsp) = crate::verify::take_stapled_ocsp() {
+                self.ocsp_response = Some(ocsp);
+            }
+            if let Err(e) = processed {
                 self.openssl_alert_for_missing_cert =
                     matches!(e, rustls::Error::NoCertificatesPresented)
                         && self.conn.protocol_version() == Some(ProtocolVersion::TLSv1_2);

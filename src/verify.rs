@@ -32,6 +32,20 @@ impl VerifyError {
     }
 }
 
+thread_local! {
+    /// The OCSP response stapled to the certificate being verified. rustls hands
+    /// it only to the verifier, which is shared by every connection (resumption
+    /// needs the same verifier), so the engine collects it from here right after
+    /// the `process_new_packets` call that verified the certificate: same thread,
+    /// same call.
+    static STAPLED_OCSP: std::cell::RefCell<Option<Vec<u8>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Takes the OCSP response stapled during the last certificate verification on this thread.
+pub fn take_stapled_ocsp() -> Option<Vec<u8>> {
+    STAPLED_OCSP.with(|slot| slot.take())
+}
+
 /// Checks handshake signatures against the certificate's key; defers the chain.
 ///
 /// rustls checks them through webpki, which refuses some certificates outright
@@ -136,10 +150,13 @@ impl ServerCertVerifier for HandshakeVerifier {
         _end_entity: &CertificateDer<'_>,
         _intermediates: &[CertificateDer<'_>],
         _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
+        ocsp_response: &[u8],
         _now: UnixTime,
     ) -> Result<ServerCertVerified, Error> {
         // Judged by `verify_chain` when the handshake completes (see module docs).
+        if !ocsp_response.is_empty() {
+            STAPLED_OCSP.with(|slot| slot.replace(Some(ocsp_response.to_vec())));
+        }
         Ok(ServerCertVerified::assertion())
     }
 

@@ -202,6 +202,12 @@ impl TlsConnection {
             .collect()
     }
 
+    /// The OCSP response the server stapled, for 'OCSPResponse'.
+    #[wasm_bindgen(js_name = ocspResponse)]
+    pub fn ocsp_response(&self) -> Option<Uint8Array> {
+        self.engine.ocsp_response().map(Uint8Array::from)
+    }
+
     #[wasm_bindgen(js_name = isSessionReused)]
     pub fn is_session_reused(&self) -> bool {
         self.engine.is_session_reused()

@@ -350,3 +350,29 @@ test('OCSP stapling: OCSPRequest gets our certificate and issuer; node:tls and s
   await once(proc, 'exit');
   assert.match(out, /OCSP Response Status: malformedrequest \(0x1\)/);
 });
+
+test('requestOCSP: the wasm-tls client sees what a node:tls server staples, in Node order', async (t) => {
+  const response = Buffer.from('30030a0101', 'hex');
+  for (const lib of [ntls, tls]) {
+    const { server, port } = await listen(t, lib, { ...certs.ec });
+    server.on('OCSPRequest', (certificate, issuer, callback) => callback(null, response));
+    const seen = {};
+    for (const client of [tls, ntls]) {
+      const c = client.connect({ host: '127.0.0.1', port, servername: 'localhost', ca: certs.ca, requestOCSP: true });
+      const order = [];
+      c.on('OCSPResponse', (r) => order.push(r === null ? 'null' : r.toString('hex')));
+      c.on('secureConnect', () => order.push('secureConnect'));
+      c.resume();
+      await once(c, 'secureConnect');
+      c.destroy();
+      seen[client === tls ? 'wasm' : 'node'] = order;
+    }
+    assert.deepEqual(seen.wasm, ['30030a0101', 'secureConnect']);
+    assert.deepEqual(seen.wasm, seen.node);
+  }
+  const { port } = await listen(t, ntls, { ...certs.ec });
+  const c = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', ca: certs.ca, requestOCSP: true });
+  const [none] = await once(c, 'OCSPResponse');
+  assert.equal(none, null);
+  c.destroy();
+});
