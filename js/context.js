@@ -100,6 +100,23 @@ function ticketKeyBytes(keys) {
   return new Uint8Array(keys.buffer, keys.byteOffset, keys.byteLength);
 }
 
+/** Node's `pfx` forms (Buffer, `{ buf, passphrase }`, or an array of either) to `[{ buf, passphrase }]`. */
+function pfxList(pfx) {
+  const items = Array.isArray(pfx) ? pfx : [pfx];
+  return items.map((item, i) => {
+    const plain = ArrayBuffer.isView(item) || typeof item === 'string';
+    const buf = plain ? item : item?.buf;
+    const name = Array.isArray(pfx) ? `options.pfx[${i}]` : 'options.pfx';
+    if (typeof buf === 'string') return { buf: Buffer.from(buf, 'latin1'), passphrase: undefined };
+    if (!ArrayBuffer.isView(buf)) throw invalidArgType(name, 'an instance of Buffer, TypedArray, or DataView', item);
+    const passphrase = plain ? undefined : item.passphrase;
+    if (passphrase !== undefined && typeof passphrase !== 'string') {
+      throw invalidArgType(`${name}.passphrase`, 'of type string', passphrase);
+    }
+    return { buf: new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), passphrase };
+  });
+}
+
 export class SecureContext {
   constructor(options, defaults) {
     options = options ?? {};
@@ -124,14 +141,11 @@ export class SecureContext {
         throw invalidArgType(`options.${name}`, 'of type string', options[name]);
       }
     }
-    if (options.pfx != null) {
-      throw nodeError(Error, 'ERR_FEATURE_UNAVAILABLE_ON_PLATFORM',
-        'wasm-tls: the pfx option (PKCS#12) is not supported yet; pass key and cert as PEM instead');
-    }
     const native = {
       ca: options.ca == null ? undefined : pemList('options.ca', options.ca),
       cert: options.cert == null ? undefined : pemList('options.cert', options.cert),
       key: options.key == null ? undefined : keyList(options.key),
+      pfx: options.pfx == null ? undefined : pfxList(options.pfx),
       passphrase: options.passphrase,
       crl: options.crl == null ? undefined : pemList('options.crl', options.crl),
       ciphers: options.ciphers,

@@ -24,6 +24,14 @@ pub struct KeyInput {
     pub passphrase: Option<String>,
 }
 
+/// A PKCS#12 file as Node accepts it: bytes with an optional passphrase.
+#[derive(Debug, Default, Deserialize)]
+pub struct PfxInput {
+    #[serde(with = "serde_bytes")]
+    pub buf: Vec<u8>,
+    pub passphrase: Option<String>,
+}
+
 /// Options of `tls.createSecureContext()`, normalised by the JS layer
 /// (PEM as strings, versions as Node spells them).
 #[derive(Debug, Default, Deserialize)]
@@ -34,6 +42,7 @@ pub struct ContextOptions {
     /// Our certificate chains (PEM), paired in order with `key`.
     pub cert: Option<Vec<String>>,
     pub key: Option<Vec<KeyInput>>,
+    pub pfx: Option<Vec<PfxInput>>,
     /// Used for keys that carry no passphrase of their own.
     pub passphrase: Option<String>,
     pub crl: Option<Vec<String>>,
@@ -170,9 +179,26 @@ fn curve_error() -> TlsError {
 
 impl SecureContext {
     pub fn new(options: &ContextOptions) -> Result<Self, TlsError> {
+        let base = ring::default_provider();
         let mut ca_certs = Vec::new();
+        let mut certified_keys = Vec::new();
+        let mut pfx_certs = Vec::new();
+        for input in options.pfx.iter().flatten() {
+            let passphrase = input
+                .passphrase
+                .as_deref()
+                .or(options.passphrase.as_deref());
+            let pfx = keys::pfx(&input.buf, passphrase.unwrap_or_default())?;
+            let certified = pfx_certified_key(pfx.key, pfx.chain, &base)?;
+            let leaf = certified.cert.first().cloned();
+            pfx_certs.extend(pfx.extra.into_iter().filter(|c| Some(c) != leaf.as_ref()));
+            certified_keys.push(certified);
+        }
         let roots = match &options.ca {
-            None => default_roots(),
+            None if pfx_certs.is_empty() => default_roots(),
+            None => Arc::new(RootCertStore {
+                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+            }),
             Some(pems) => {
                 let mut store = RootCertStore::empty();
                 for pem in pems {
@@ -200,7 +226,19 @@ impl SecureContext {
             }
         }
 
-        let base = ring::default_provider();
+        // As in Node, the other certificates in a pfx are trusted too.
+        let roots = if pfx_certs.is_empty() {
+            roots
+        } else {
+            let mut store = (*roots).clone();
+            for cert in pfx_certs {
+                // A leaf among them is no trust anchor; skip what webpki refuses.
+                if store.add(cert.clone()).is_ok() {
+                    ca_certs.push(cert);
+                }
+            }
+            Arc::new(store)
+        };
         let cipher_suites = match &options.ciphers {
             Some(list) => ciphers::select(list, &base.cipher_suites)?,
             None => base.cipher_suites.clone(),
@@ -215,7 +253,7 @@ impl SecureContext {
             ..base
         };
 
-        let certified_keys = certified_keys(options, &provider)?;
+        certified_keys.extend(pem_certified_keys(options, &provider)?);
         let versions = protocol_versions(
             options.min_version.as_deref(),
             options.max_version.as_deref(),
@@ -279,7 +317,7 @@ impl SecureContext {
 /// Pairs each key with the certificate whose public key is of the same type
 /// (OpenSSL keeps one slot per key type, so Node matches by type, not position)
 /// and checks that the two belong together.
-fn certified_keys(
+fn pem_certified_keys(
     options: &ContextOptions,
     provider: &CryptoProvider,
 ) -> Result<Vec<Arc<CertifiedKey>>, TlsError> {
@@ -350,6 +388,38 @@ fn client_cert_resolver(keys: &[Arc<CertifiedKey>]) -> Arc<dyn rustls::client::R
         Some(key) => Arc::new(ClientCert(key.clone())),
         None => NONE.get_or_init(|| Arc::new(NoClientCert)).clone(),
     }
+}
+
+/// The certificate in a pfx that belongs to its key leads the chain.
+fn pfx_certified_key(
+    key_der: rustls::pki_types::PrivateKeyDer<'static>,
+    certs: Vec<CertificateDer<'static>>,
+    provider: &CryptoProvider,
+) -> Result<Arc<CertifiedKey>, TlsError> {
+    let key = provider
+        .key_provider
+        .load_private_key(key_der)
+        .map_err(|e| {
+            TlsError::new(
+                "ERR_OSSL_UNSUPPORTED",
+                format!("unusable private key in pfx: {e}"),
+            )
+        })?;
+    for (i, leaf) in certs.iter().enumerate() {
+        let mut chain = vec![leaf.clone()];
+        chain.extend(
+            certs
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != i)
+                .map(|(_, c)| c.clone()),
+        );
+        let certified = CertifiedKey::new(chain, key.clone());
+        if certified.keys_match().is_ok() {
+            return Ok(Arc::new(certified));
+        }
+    }
+    Err(keys::key_mismatch())
 }
 
 /// Offers our certificate whenever a server asks (Node sends it regardless of the

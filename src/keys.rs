@@ -123,3 +123,129 @@ pub fn key_algorithm(der: &[u8]) -> Option<rustls::SignatureAlgorithm> {
         _ => None,
     }
 }
+
+/// What a PKCS#12 file (Node's `pfx`) holds: our key, and its certificates
+/// (ours among them; Node also trusts the others).
+pub struct Pfx {
+    pub key: PrivateKeyDer<'static>,
+    pub chain: Vec<CertificateDer<'static>>,
+    pub extra: Vec<CertificateDer<'static>>,
+}
+
+fn mac_verify_failure() -> TlsError {
+    // Node reports a wrong password this way (OpenSSL's PKCS12_parse).
+    TlsError::new("ERR_CRYPTO_PKCS12_MAC_VERIFY_FAILURE", "mac verify failure")
+}
+
+fn pfx_decode_error() -> TlsError {
+    TlsError::new("ERR_CRYPTO_PKCS12_PARSE_ERROR", "not enough data")
+}
+
+/// Reads a PKCS#12 file as OpenSSL 3 writes it by default (PBES2 with
+/// PBKDF2 and AES, SHA-256 MAC). The MAC is checked first, so a wrong
+/// password is "mac verify failure", as in Node. The legacy RC2/3DES
+/// PKCS#12 encryptions are refused with a way out.
+pub fn pfx(der_bytes: &[u8], password: &str) -> Result<Pfx, TlsError> {
+    use pkcs12::cert_type::CertBag;
+    use pkcs12::pfx::Pfx as PfxAsn1;
+    use pkcs12::safe_bag::SafeContents;
+    use pkcs8::der::asn1::{AnyRef, OctetString};
+    use pkcs8::der::{Decode, Encode};
+
+    let pfx = PfxAsn1::from_der(der_bytes).map_err(|_| pfx_decode_error())?;
+    let data_of = |info: &cms::content_info::ContentInfo| -> Result<Vec<u8>, TlsError> {
+        let octets: OctetString = info.content.decode_as().map_err(|_| pfx_decode_error())?;
+        Ok(octets.as_bytes().to_vec())
+    };
+    if pfx.auth_safe.content_type != pkcs8::der::oid::db::rfc5911::ID_DATA {
+        return Err(unsupported_pfx("public-key integrity mode"));
+    }
+    let auth_safe = data_of(&pfx.auth_safe)?;
+
+    let mac = pfx.mac_data.as_ref().ok_or_else(mac_verify_failure)?;
+    if mac.mac.algorithm.oid != pkcs8::der::oid::db::rfc5912::ID_SHA_256 {
+        return Err(unsupported_pfx("MAC digest other than SHA-256"));
+    }
+    let mac_key = pkcs12::kdf::derive_key_utf8::<sha2::Sha256>(
+        password,
+        mac.mac_salt.as_bytes(),
+        pkcs12::kdf::Pkcs12KeyType::Mac,
+        mac.iterations,
+        32,
+    )
+    .map_err(|_| mac_verify_failure())?;
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &mac_key);
+    ring::hmac::verify(&key, &auth_safe, mac.mac.digest.as_bytes())
+        .map_err(|_| mac_verify_failure())?;
+
+    let infos = Vec::<cms::content_info::ContentInfo>::from_der(&auth_safe)
+        .map_err(|_| pfx_decode_error())?;
+    let mut certs = Vec::new();
+    let mut keys = Vec::new();
+    for info in &infos {
+        let contents = if info.content_type == pkcs8::der::oid::db::rfc5911::ID_DATA {
+            data_of(info)?
+        } else if info.content_type == pkcs8::der::oid::db::rfc5911::ID_ENCRYPTED_DATA {
+            let encrypted: cms::encrypted_data::EncryptedData =
+                info.content.decode_as().map_err(|_| pfx_decode_error())?;
+            let algorithm = encrypted
+                .enc_content_info
+                .content_enc_alg
+                .to_der()
+                .map_err(|_| pfx_decode_error())?;
+            let scheme = pkcs8::pkcs5::EncryptionScheme::from_der(&algorithm)
+                .map_err(|_| unsupported_pfx("legacy PKCS#12 encryption"))?;
+            let ciphertext = encrypted
+                .enc_content_info
+                .encrypted_content
+                .as_ref()
+                .ok_or_else(pfx_decode_error)?;
+            scheme
+                .decrypt(password, ciphertext.as_bytes())
+                .map_err(|_| mac_verify_failure())?
+        } else {
+            continue;
+        };
+        let bags = SafeContents::from_der(&contents).map_err(|_| pfx_decode_error())?;
+        for bag in bags {
+            let inner = AnyRef::from_der(&bag.bag_value).map_err(|_| pfx_decode_error())?;
+            let inner = inner.value();
+            if bag.bag_id == pkcs12::PKCS_12_CERT_BAG_OID {
+                let cert = CertBag::from_der(inner).map_err(|_| pfx_decode_error())?;
+                if cert.cert_id == pkcs12::PKCS_12_X509_CERT_OID {
+                    certs.push(CertificateDer::from(cert.cert_value.as_bytes().to_vec()));
+                }
+            } else if bag.bag_id == pkcs12::PKCS_12_PKCS8_KEY_BAG_OID {
+                let encrypted = pkcs8::EncryptedPrivateKeyInfo::try_from(inner)
+                    .map_err(|_| pfx_decode_error())?;
+                let plain = encrypted
+                    .decrypt(password)
+                    .map_err(|_| unsupported_pfx("legacy PKCS#12 key encryption"))?;
+                keys.push(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
+                    plain.as_bytes().to_vec(),
+                )));
+            } else if bag.bag_id == pkcs12::PKCS_12_KEY_BAG_OID {
+                keys.push(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
+                    inner.to_vec(),
+                )));
+            }
+        }
+    }
+    let key = keys
+        .into_iter()
+        .next()
+        .ok_or_else(|| TlsError::new("ERR_CRYPTO_PKCS12_PARSE_ERROR", "no private key in pfx"))?;
+    Ok(Pfx {
+        key,
+        chain: certs.clone(),
+        extra: certs,
+    })
+}
+
+fn unsupported_pfx(what: &str) -> TlsError {
+    let mut e = unsupported_key();
+    e.message.push_str(&format!(
+        " ({what} in pfx: re-export it with `openssl pkcs12 -export` from OpenSSL 3, which uses AES and SHA-256)"
+    ));
+    e
+}

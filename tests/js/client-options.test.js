@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ntls from 'node:tls';
 import { connect, createSecureContext } from 'wasm-tls';
@@ -193,4 +193,39 @@ test('getPeerX509Certificate / getX509Certificate match node:tls; setServername 
   assert.throws(() => ours.setServername(1), { code: 'ERR_INVALID_ARG_TYPE' });
   ours.destroy();
   theirs.destroy();
+});
+
+test('pfx: PKCS#12 from openssl for a server and a client; wrong password as Node reports it', async (t) => {
+  openssl('pkcs12', '-export', '-inkey', 'chained.key', '-in', 'chained.crt', '-certfile', 'inter.crt', '-passout', 'pass:pw', '-out', 'server.pfx');
+  openssl('pkcs12', '-export', '-inkey', 'client.key', '-in', 'client.crt', '-passout', 'pass:', '-out', 'client.pfx');
+  const serverPfx = readFileSync(join(certs.dir, 'server.pfx'));
+  const clientPfx = readFileSync(join(certs.dir, 'client.pfx'));
+  const { default: tls } = await import('wasm-tls');
+  // Our server from a pfx (leaf + intermediate), a node:tls client with a pfx of its own.
+  let seen;
+  const server = tls.createServer({ pfx: serverPfx, passphrase: 'pw', ca: certs.ca, requestCert: true }, (s) => {
+    seen = [s.authorized, s.getPeerCertificate().subject.CN];
+    s.on('error', () => {}); // the clients leave without reading
+    s.end('ok');
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(() => server.close());
+  const port = server.address().port;
+  const c = ntls.connect({ host: '127.0.0.1', port, servername: 'localhost', ca: certs.ca, pfx: clientPfx, passphrase: '' });
+  await once(c, 'secureConnect');
+  assert.equal(c.authorized, true);
+  assert.equal(c.getPeerCertificate(true).issuerCertificate.subject.CN, 'Test Intermediate CA');
+  c.destroy();
+  // Our client with a pfx ({ buf, passphrase } form) against the same server.
+  const ours = connect({ ...base(port), pfx: [{ buf: clientPfx, passphrase: '' }] });
+  await once(ours, 'secureConnect');
+  ours.destroy();
+  await new Promise((r) => setTimeout(r, 50));
+  assert.deepEqual(seen, [true, 'wasm-tls client']);
+  for (const options of [{ pfx: serverPfx, passphrase: 'wrong' }, { pfx: serverPfx }, { pfx: Buffer.from('junk') }]) {
+    const theirs = contextOutcome(ntls.createSecureContext, options).replace(/^undefined: /, '');
+    const mine = contextOutcome(createSecureContext, options).replace(/^[A-Z_0-9]+: /, '');
+    assert.equal(mine, theirs);
+  }
 });
