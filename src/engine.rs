@@ -124,36 +124,31 @@ impl Engine {
         let sessions = Arc::new(SessionCapture::offering(options.session.as_deref()));
         config.resumption = rustls::client::Resumption::store(sessions.clone());
         let config = Arc::new(config);
-        let mut conn = ClientConnection::new(config, server_name).map_err(TlsError::from)?;
-        // Backpressure is the JS layer's job: it drains output after every call.
-        conn.set_buffer_limit(None);
-        Ok(Engine {
-            conn: conn.into(),
-            is_server: false,
-            sessions: Some(sessions),
-            key_log,
-            max_fragment: MAX_FRAGMENT,
-            context,
-            handshake_reported: false,
-            peer_closed: false,
-            verify_error: None,
-            failed: None,
-            openssl_alert_for_missing_cert: false,
-            ocsp_response: None,
-        })
+        let conn = ClientConnection::new(config, server_name).map_err(TlsError::from)?;
+        Ok(Engine::new(conn.into(), Some(sessions), context, key_log))
     }
 
     /// A server connection that has read the ClientHello (see `server::ServerAcceptor`).
     pub fn from_server(
-        mut conn: rustls::ServerConnection,
+        conn: rustls::ServerConnection,
         context: Arc<SecureContext>,
         key_log: Arc<KeyLogLines>,
     ) -> Self {
+        Engine::new(conn.into(), None, context, key_log)
+    }
+
+    fn new(
+        mut conn: Connection,
+        sessions: Option<Arc<SessionCapture>>,
+        context: Arc<SecureContext>,
+        key_log: Arc<KeyLogLines>,
+    ) -> Self {
+        // Backpressure is the JS layer's job: it drains output after every call.
         conn.set_buffer_limit(None);
         Engine {
-            conn: conn.into(),
-            is_server: true,
-            sessions: None,
+            is_server: matches!(conn, Connection::Server(_)),
+            conn,
+            sessions,
             key_log,
             max_fragment: MAX_FRAGMENT,
             context,

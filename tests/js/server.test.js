@@ -10,29 +10,7 @@ import net from 'node:net';
 import ntls from 'node:tls';
 import tls from 'wasm-tls';
 import { certs } from './helpers/certs.js';
-import { bytes, sha256 } from './helpers/peers.js';
-
-/** Starts a server from `lib` (wasm-tls or node:tls) on 127.0.0.1; closed after the test. */
-async function listen(t, lib, options, onSecure = (s) => s.pipe(s)) {
-  const server = lib.createServer(options, (s) => {
-    s.on('error', () => {});
-    onSecure(s);
-  });
-  const clientErrors = [];
-  server.on('tlsClientError', (err) => clientErrors.push(err));
-  const sockets = new Set();
-  server.on('connection', (c) => {
-    sockets.add(c);
-    c.on('close', () => sockets.delete(c));
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  t.after(() => {
-    for (const c of sockets) c.destroy();
-    server.close();
-  });
-  return { server, port: server.address().port, clientErrors };
-}
+import { bytes, sha256, tlsServer as listen } from './helpers/peers.js';
 
 /** A node:tls client's view of a connection: how it ended and what it saw. */
 async function clientOutcome(options) {

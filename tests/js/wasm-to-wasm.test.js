@@ -9,40 +9,11 @@ import { once } from 'node:events';
 import ntls from 'node:tls';
 import tls from 'wasm-tls';
 import { certs } from './helpers/certs.js';
-import { bytes, readAll, sha256 } from './helpers/peers.js';
+import { bytes, readAll, sha256, tlsServer as listen } from './helpers/peers.js';
 
 const WASM = { name: 'wasm-tls', lib: tls };
 const NODE = { name: 'node:tls', lib: ntls };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/**
- * A server from `lib` on 127.0.0.1, closed after the test. Records its
- * tlsClientError codes, keylog lines and the server side of every connection.
- */
-async function listen(t, lib, options, onSecure = (s) => s.pipe(s)) {
-  const secured = [];
-  const server = lib.createServer(options, (s) => {
-    secured.push(s);
-    s.on('error', () => {});
-    onSecure(s);
-  });
-  const clientErrors = [];
-  server.on('tlsClientError', (err) => clientErrors.push(err));
-  const keylog = [];
-  server.on('keylog', (line, socket) => keylog.push([line.toString('latin1'), socket]));
-  const sockets = new Set();
-  server.on('connection', (c) => {
-    sockets.add(c);
-    c.on('close', () => sockets.delete(c));
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  t.after(() => {
-    for (const c of sockets) c.destroy();
-    server.close();
-  });
-  return { server, port: server.address().port, clientErrors, keylog, secured };
-}
 
 /** Client options for `port`, trusting the test CA, SNI localhost. */
 const base = (port, extra = {}) => ({ host: '127.0.0.1', port, servername: 'localhost', ca: certs.ca, ...extra });
@@ -114,7 +85,6 @@ async function sameAs(t, ours, theirs, todo = {}) {
     });
   }
 }
-
 
 // --- suites -----------------------------------------------------------------
 

@@ -46,6 +46,36 @@ export async function nodeServer(options, onSecure = (s) => s.pipe(s)) {
   };
 }
 
+/**
+ * A TLS server from `lib` (wasm-tls or node:tls) on 127.0.0.1, closed after
+ * test `t`. Records its tlsClientError errors, keylog lines and the server
+ * side of every secure connection.
+ */
+export async function tlsServer(t, lib, options, onSecure = (s) => s.pipe(s)) {
+  const secured = [];
+  const server = lib.createServer(options, (s) => {
+    secured.push(s);
+    s.on('error', () => {});
+    onSecure(s);
+  });
+  const clientErrors = [];
+  server.on('tlsClientError', (err) => clientErrors.push(err));
+  const keylog = [];
+  server.on('keylog', (line, socket) => keylog.push([line.toString('latin1'), socket]));
+  const sockets = new Set();
+  server.on('connection', (c) => {
+    sockets.add(c);
+    c.on('close', () => sockets.delete(c));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(() => {
+    for (const c of sockets) c.destroy();
+    server.close();
+  });
+  return { server, port: server.address().port, clientErrors, keylog, secured };
+}
+
 /** A plain TCP server whose connections `onSocket` drives (junk, silence, hang-ups). */
 export async function rawServer(onSocket) {
   const sockets = new Set();
