@@ -1,7 +1,12 @@
 //! wasm-tls engine: rustls behind a sans-I/O connection shaped for Node's `tls`.
 #![cfg_attr(
     not(test),
-    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
 )]
 
 pub mod certinfo;
