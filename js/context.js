@@ -164,6 +164,22 @@ export class SecureContext {
   }
 }
 
+/**
+ * Options for what rustls cannot do, refused with the reason rather than ignored.
+ * @param {object} options
+ */
+export function refuseUnsupported(options) {
+  if (options?.NPNProtocols !== undefined) {
+    throw nodeError(Error, 'ERR_FEATURE_UNAVAILABLE_ON_PLATFORM',
+      'NPN is not supported (neither by rustls nor by Node since v12): use ALPNProtocols');
+  }
+  if (options?.pskCallback !== undefined || options?.pskIdentityHint !== undefined) {
+    throw nodeError(Error, 'ERR_FEATURE_UNAVAILABLE_ON_PLATFORM',
+      'external pre-shared keys (pskCallback) are not supported by rustls: use certificates');
+  }
+  // `dhparam` is accepted and unused: rustls offers ECDHE, never DHE.
+}
+
 /** Module-level defaults that tls.DEFAULT_MIN_VERSION / DEFAULT_MAX_VERSION change. */
 export const versionDefaults = {
   minVersion: DEFAULT_MIN_VERSION_INITIAL,

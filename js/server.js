@@ -3,7 +3,7 @@
 import { Buffer } from 'node:buffer';
 import net from 'node:net';
 import { TLSSocket } from './socket.js';
-import { SecureContext, createSecureContext } from './context.js';
+import { SecureContext, createSecureContext, refuseUnsupported } from './context.js';
 import { invalidArgType, nodeError } from './errors.js';
 
 const kContexts = Symbol('contexts');
@@ -26,6 +26,7 @@ export class Server extends net.Server {
     }
     options = options ?? {};
     if (typeof options !== 'object') throw invalidArgType('options', 'of type object', options);
+    refuseUnsupported(options);
     // Raw sockets stay half-open; each TLSSocket ends its side as its own
     // allowHalfOpen says (after close_notify), as in Node.
     super({ allowHalfOpen: true, pauseOnConnect: options.pauseOnConnect });

@@ -2,7 +2,7 @@
 import { TLSSocket } from './socket.js';
 import { Server, createServer } from './server.js';
 import { SecurePair, createSecurePair } from './secure-pair.js';
-import { SecureContext, createSecureContext, versionDefaults } from './context.js';
+import { SecureContext, createSecureContext, refuseUnsupported, versionDefaults } from './context.js';
 import { checkServerIdentity } from './identity.js';
 import { invalidArgType, nodeError } from './errors.js';
 import { tcpTransport } from './transports/tcp.js';
@@ -69,6 +69,7 @@ export function connect(...args) {
     ...given,
   };
   options.checkServerIdentity ||= checkServerIdentity;
+  refuseUnsupported(options);
   if (typeof options.checkServerIdentity !== 'function') {
     throw invalidArgType('options.checkServerIdentity', 'of type function', options.checkServerIdentity);
   }

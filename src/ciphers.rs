@@ -106,7 +106,11 @@ pub fn select(
         }
     }
     if tls13.is_empty() && tls12.is_empty() {
-        return Err(TlsError::ssl("no cipher match"));
+        let mut e = TlsError::ssl("no cipher match");
+        e.message.push_str(
+            " (wasm-tls offers only ECDHE with AES-GCM or ChaCha20-Poly1305: no DHE, CBC, RC4 or PSK suites)",
+        );
+        return Err(e);
     }
     if tls13.is_empty() {
         tls13 = available.iter().filter(|s| is13(s)).copied().collect();

@@ -27,8 +27,25 @@ fn bad_base64() -> TlsError {
     )
 }
 
-/// Every certificate in PEM text (at least one).
+/// DER given where PEM is expected: the JS layer passes Buffers as Latin-1
+/// text, so each char is one byte. PEM text never starts with a SEQUENCE tag.
+fn as_der(input: &str) -> Option<Vec<u8>> {
+    if !input.starts_with('\u{30}') || input.contains("-----BEGIN") {
+        return None;
+    }
+    input
+        .chars()
+        .map(|c| u8::try_from(u32::from(c)).ok())
+        .collect()
+}
+
+/// Every certificate in PEM text (at least one), or one DER certificate.
 pub fn certificates(pem: &str) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    if let Some(der) = as_der(pem) {
+        use x509_parser::prelude::{FromDer, X509Certificate};
+        X509Certificate::from_der(&der).map_err(|_| no_start_line())?;
+        return Ok(vec![CertificateDer::from(der)]);
+    }
     let certs = CertificateDer::pem_slice_iter(pem.as_bytes())
         .collect::<Result<Vec<_>, _>>()
         .map_err(|_| bad_base64())?;
@@ -38,8 +55,11 @@ pub fn certificates(pem: &str) -> Result<Vec<CertificateDer<'static>>, TlsError>
     Ok(certs)
 }
 
-/// Every CRL in PEM text (at least one).
+/// Every CRL in PEM text (at least one), or one DER CRL.
 pub fn crls(pem: &str) -> Result<Vec<CertificateRevocationListDer<'static>>, TlsError> {
+    if let Some(der) = as_der(pem) {
+        return Ok(vec![CertificateRevocationListDer::from(der)]);
+    }
     let crls = CertificateRevocationListDer::pem_slice_iter(pem.as_bytes())
         .collect::<Result<Vec<_>, _>>()
         .map_err(|_| bad_base64())?;
@@ -55,6 +75,9 @@ pub fn private_key(
     pem: &str,
     passphrase: Option<&str>,
 ) -> Result<PrivateKeyDer<'static>, TlsError> {
+    if let Some(der) = as_der(pem) {
+        return der_private_key(der, passphrase);
+    }
     if pem.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") {
         let bad_decrypt = || {
             TlsError::openssl(
@@ -85,6 +108,30 @@ pub fn private_key(
         rustls::pki_types::pem::Error::NoItemsFound => unsupported_key(),
         _ => bad_base64(),
     })
+}
+
+/// A DER key: PKCS#8 (encrypted or not), PKCS#1 or SEC1.
+fn der_private_key(
+    der: Vec<u8>,
+    passphrase: Option<&str>,
+) -> Result<PrivateKeyDer<'static>, TlsError> {
+    if let Ok(encrypted) = pkcs8::EncryptedPrivateKeyInfo::try_from(der.as_slice()) {
+        let bad_decrypt = || {
+            TlsError::openssl(
+                "ERR_OSSL_BAD_DECRYPT",
+                "1C800064",
+                "Provider routines",
+                "bad decrypt",
+            )
+        };
+        let plain = encrypted
+            .decrypt(passphrase.ok_or_else(bad_decrypt)?)
+            .map_err(|_| bad_decrypt())?;
+        return Ok(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
+            plain.as_bytes().to_vec(),
+        )));
+    }
+    PrivateKeyDer::try_from(der).map_err(|_| unsupported_key())
 }
 
 fn unsupported_key() -> TlsError {

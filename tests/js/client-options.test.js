@@ -229,3 +229,22 @@ test('pfx: PKCS#12 from openssl for a server and a client; wrong password as Nod
     assert.equal(mine, theirs);
   }
 });
+
+test('DER key material; NPN, PSK and DHE-only cipher lists refused with the reason', async (t) => {
+  const der = (args) => execFileSync('openssl', args, { cwd: certs.dir });
+  const certDer = der(['x509', '-in', 'client.crt', '-outform', 'DER']);
+  const keyDer = der(['pkcs8', '-topk8', '-nocrypt', '-in', 'client.key', '-outform', 'DER']);
+  const caDer = der(['x509', '-in', 'ca.crt', '-outform', 'DER']);
+  const srv = await nodeServer({ ...certs.ec, ca: certs.ca, requestCert: true, rejectUnauthorized: true });
+  t.after(() => srv.close());
+  const s = connect({ host: '127.0.0.1', port: srv.port, servername: 'localhost', ca: caDer, key: keyDer, cert: certDer });
+  await once(s, 'secureConnect');
+  assert.equal(s.authorized, true);
+  assert.equal((await srv.nextSocket()).authorized, true);
+  s.destroy();
+  assert.throws(() => connect({ port: 1, NPNProtocols: ['http/1.1'] }), (e) => e.code === 'ERR_FEATURE_UNAVAILABLE_ON_PLATFORM' && /ALPN/.test(e.message));
+  assert.throws(() => connect({ port: 1, pskCallback: () => null }), (e) => e.code === 'ERR_FEATURE_UNAVAILABLE_ON_PLATFORM' && /pre-shared/.test(e.message));
+  assert.throws(() => connect({ port: 1, ciphers: 'DHE-RSA-AES128-GCM-SHA256:AES128-SHA' }),
+    (e) => e.code === 'ERR_SSL_NO_CIPHER_MATCH' && /no DHE, CBC/.test(e.message));
+  assert.throws(() => createSecureContext({ ca: Buffer.from([0x30, 0x03, 0x02, 0x01, 0x00]) }), { code: 'ERR_OSSL_PEM_NO_START_LINE' });
+});

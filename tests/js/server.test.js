@@ -3,7 +3,9 @@
 // given the same options is the oracle.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { once } from 'node:events';
 import { X509Certificate } from 'node:crypto';
 import net from 'node:net';
@@ -353,4 +355,28 @@ test('requestOCSP: the wasm-tls client sees what a node:tls server staples, in N
   const [none] = await once(c, 'OCSPResponse');
   assert.equal(none, null);
   c.destroy();
+});
+
+test('a revoked client certificate (crl on the server) is refused as a node:tls server does', async (t) => {
+  const run = (...args) => execFileSync('openssl', args, { cwd: certs.dir, stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+  writeFileSync(join(certs.dir, 'cindex.txt'), '');
+  writeFileSync(join(certs.dir, 'ccrlnumber'), '01\n');
+  writeFileSync(join(certs.dir, 'cca.cnf'), ['[ca]', 'default_ca = test', '[test]', 'database = cindex.txt',
+    'crlnumber = ccrlnumber', 'default_md = sha256', 'default_crl_days = 7', 'certificate = ca.crt',
+    'private_key = ca.key', ''].join('\n'));
+  run('ca', '-config', 'cca.cnf', '-revoke', 'rsaclient.crt');
+  const crl = run('ca', '-config', 'cca.cnf', '-gencrl');
+  const outcomes = [];
+  for (const lib of [tls, ntls]) {
+    const secured = [];
+    const { port, clientErrors } = await listen(t, lib, { ...certs.ec, ca: certs.ca, crl, requestCert: true, rejectUnauthorized: false },
+      (s) => { secured.push([s.authorized, s.authorizationError]); s.end(); });
+    for (const client of [certs.rsaclient, certs.client]) {
+      await clientOutcome({ port, key: client.key, cert: client.cert });
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    outcomes.push({ secured, errors: clientErrors.map((e) => e.code) });
+  }
+  assert.deepEqual(outcomes[0].secured, [[false, 'CERT_REVOKED'], [true, null]]);
+  assert.deepEqual(outcomes[0], outcomes[1]);
 });
