@@ -494,3 +494,27 @@ test('TLS 1.3 KeyUpdate from s_server ("k" and "K"): data keeps flowing, update_
   const theirs = await run(ntls.connect, 'node');
   assert.deepEqual(ours, theirs);
 });
+
+for (const version of ['TLSv1.2', 'TLSv1.3']) {
+  test(`${version}: a session from s_server resumes`, { timeout: 10_000 }, async (t) => {
+    const srv = await opensslServer(['-key', certs.path('ec.key'), '-cert', certs.path('ec.crt'), '-rev']);
+    t.after(() => srv.close());
+    const visit = async (session) => {
+      const socket = connect({ host: '127.0.0.1', port: srv.port, servername: 'localhost', ca: certs.ca, maxVersion: version, session });
+      let latest;
+      socket.on('session', (s) => { latest = s; });
+      await once(socket, 'secureConnect');
+      socket.write('abc\n'); // tickets arrive with the first answer in TLS 1.3
+      await once(socket, 'data');
+      const reused = socket.isSessionReused();
+      socket.destroy();
+      return [reused, latest];
+    };
+    const [first, session] = await visit();
+    assert.equal(first, false);
+    assert.ok(session, 'no session from s_server');
+    const [second] = await visit(session);
+    assert.equal(second, true);
+    assert.match(srv.output(), /Reused session-id|Protocol version/);
+  });
+}
