@@ -39,6 +39,17 @@ fn as_der(input: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
+/// Every item of one kind in PEM text (at least one).
+fn pem_items<T: PemObject>(pem: &str) -> Result<Vec<T>, TlsError> {
+    let items = T::pem_slice_iter(pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| bad_base64())?;
+    if items.is_empty() {
+        return Err(no_start_line());
+    }
+    Ok(items)
+}
+
 /// Every certificate in PEM text (at least one), or one DER certificate.
 pub fn certificates(pem: &str) -> Result<Vec<CertificateDer<'static>>, TlsError> {
     if let Some(der) = as_der(pem) {
@@ -46,13 +57,7 @@ pub fn certificates(pem: &str) -> Result<Vec<CertificateDer<'static>>, TlsError>
         X509Certificate::from_der(&der).map_err(|_| no_start_line())?;
         return Ok(vec![CertificateDer::from(der)]);
     }
-    let certs = CertificateDer::pem_slice_iter(pem.as_bytes())
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|_| bad_base64())?;
-    if certs.is_empty() {
-        return Err(no_start_line());
-    }
-    Ok(certs)
+    pem_items(pem)
 }
 
 /// Every CRL in PEM text (at least one), or one DER CRL.
@@ -60,13 +65,30 @@ pub fn crls(pem: &str) -> Result<Vec<CertificateRevocationListDer<'static>>, Tls
     if let Some(der) = as_der(pem) {
         return Ok(vec![CertificateRevocationListDer::from(der)]);
     }
-    let crls = CertificateRevocationListDer::pem_slice_iter(pem.as_bytes())
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|_| bad_base64())?;
-    if crls.is_empty() {
-        return Err(no_start_line());
-    }
-    Ok(crls)
+    pem_items(pem)
+}
+
+fn bad_decrypt() -> TlsError {
+    TlsError::openssl(
+        "ERR_OSSL_BAD_DECRYPT",
+        "1C800064",
+        "Provider routines",
+        "bad decrypt",
+    )
+}
+
+/// Decrypts an encrypted PKCS#8 key (DER); a missing or wrong passphrase is
+/// OpenSSL's "bad decrypt".
+fn decrypt_pkcs8(
+    encrypted: pkcs8::EncryptedPrivateKeyInfo<'_>,
+    passphrase: Option<&str>,
+) -> Result<PrivateKeyDer<'static>, TlsError> {
+    let plain = encrypted
+        .decrypt(passphrase.ok_or_else(bad_decrypt)?)
+        .map_err(|_| bad_decrypt())?;
+    Ok(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
+        plain.as_bytes().to_vec(),
+    )))
 }
 
 /// The first private key in PEM text, decrypted with `passphrase` if it is an
@@ -79,22 +101,10 @@ pub fn private_key(
         return der_private_key(der, passphrase);
     }
     if pem.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") {
-        let bad_decrypt = || {
-            TlsError::openssl(
-                "ERR_OSSL_BAD_DECRYPT",
-                "1C800064",
-                "Provider routines",
-                "bad decrypt",
-            )
-        };
-        let passphrase = passphrase.ok_or_else(bad_decrypt)?;
         let (_, doc) = pkcs8::SecretDocument::from_pem(pem).map_err(|_| bad_base64())?;
         let encrypted = pkcs8::EncryptedPrivateKeyInfo::try_from(doc.as_bytes())
             .map_err(|_| unsupported_key())?;
-        let plain = encrypted.decrypt(passphrase).map_err(|_| bad_decrypt())?;
-        return Ok(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
-            plain.as_bytes().to_vec(),
-        )));
+        return decrypt_pkcs8(encrypted, passphrase);
     }
     if pem.contains("Proc-Type: 4,ENCRYPTED") {
         // OpenSSL's legacy PEM encryption (MD5-derived keys) is not supported.
@@ -116,20 +126,7 @@ fn der_private_key(
     passphrase: Option<&str>,
 ) -> Result<PrivateKeyDer<'static>, TlsError> {
     if let Ok(encrypted) = pkcs8::EncryptedPrivateKeyInfo::try_from(der.as_slice()) {
-        let bad_decrypt = || {
-            TlsError::openssl(
-                "ERR_OSSL_BAD_DECRYPT",
-                "1C800064",
-                "Provider routines",
-                "bad decrypt",
-            )
-        };
-        let plain = encrypted
-            .decrypt(passphrase.ok_or_else(bad_decrypt)?)
-            .map_err(|_| bad_decrypt())?;
-        return Ok(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
-            plain.as_bytes().to_vec(),
-        )));
+        return decrypt_pkcs8(encrypted, passphrase);
     }
     PrivateKeyDer::try_from(der).map_err(|_| unsupported_key())
 }
