@@ -50,6 +50,7 @@ export class Server extends net.Server {
     this[kContexts] = [];
     this.handshakeTimeout = timeout;
     this.requestCert = options.requestCert === true;
+    this.honorCipherOrder = Boolean(options.honorCipherOrder);
     this.rejectUnauthorized = options.rejectUnauthorized !== false;
     this.ALPNProtocols = options.ALPNProtocols;
     this.ALPNCallback = options.ALPNCallback;
@@ -68,6 +69,7 @@ export class Server extends net.Server {
       secureContext: this._sharedCreds,
       requestCert: this.requestCert,
       rejectUnauthorized: this.rejectUnauthorized,
+      honorCipherOrder: this.honorCipherOrder,
       handshakeTimeout: this.handshakeTimeout,
       ALPNProtocols: this.ALPNProtocols,
       ALPNCallback: this.ALPNCallback,

@@ -152,7 +152,10 @@ export class TLSSocket extends Duplex {
       if (this.destroyed) return;
       this._flush();
     }
-    if (this._secure && !this._isServer) this._emitSessions();
+    if (this._secure) {
+      if (this._isServer) this._emitServerSessions();
+      else this._emitSessions();
+    }
     if (this.destroyed) return;
     const plaintext = this._engine.takePlaintext();
     if (plaintext && !this.push(asBuffer(plaintext))) this._transport?.pause();
@@ -262,13 +265,39 @@ export class TLSSocket extends Duplex {
     if (alert && this._transport?.writable !== false) this._transport.write(alert);
   }
 
-  /** With the context chosen: the server's 'OCSPRequest' (when the client asked), then the answer. */
+  /**
+   * With the context chosen: the server's 'resumeSession' (when the client
+   * offers a session and the server keeps its own cache), 'OCSPRequest' (when
+   * the client asked for stapling), then the answer.
+   */
   _answerClientHello(hello, context) {
     context ??= this._options.secureContext;
     if (!(context instanceof SecureContext)) {
       this._fail(nodeError(TypeError, 'ERR_TLS_INVALID_CONTEXT', 'context must be a SecureContext'));
       return;
     }
+    const server = this._server;
+    hello.externalSessions = Boolean(server) &&
+      (server.listenerCount('newSession') > 0 || server.listenerCount('resumeSession') > 0);
+    if (!hello.sessionId || !server || server.listenerCount('resumeSession') === 0) {
+      this._askOCSP(hello, context);
+      return;
+    }
+    const id = Buffer.from(hello.sessionId);
+    let called = false;
+    server.emit('resumeSession', id, (err, data) => {
+      if (called || this.destroyed) return;
+      called = true;
+      if (err) {
+        this._fail(err);
+        return;
+      }
+      if (data) hello.resumedSession = [new Uint8Array(id), new Uint8Array(data)];
+      this._askOCSP(hello, context);
+    });
+  }
+
+  _askOCSP(hello, context) {
     const server = this._server;
     if (!hello.ocspRequested || !server || server.listenerCount('OCSPRequest') === 0) {
       this._accept(hello, context, undefined);
@@ -310,6 +339,9 @@ export class TLSSocket extends Duplex {
         alpnProtocols,
         alpnReject,
         ocspResponse,
+        externalSessions: hello.externalSessions,
+        honorCipherOrder: Boolean(options.honorCipherOrder),
+        resumedSession: hello.resumedSession,
         requestCert: Boolean(options.requestCert),
         rejectUnauthorized: options.rejectUnauthorized !== false,
       });
@@ -332,6 +364,16 @@ export class TLSSocket extends Duplex {
     for (const handle of this._engine.takeNewSessions()) {
       this._session = asBuffer(handle);
       this.emit('session', this._session);
+    }
+  }
+
+  /** The server's 'newSession' events, for a user session cache. */
+  _emitServerSessions() {
+    const made = this._engine.takeNewServerSessions();
+    for (let i = 0; i + 1 < made.length; i += 2) {
+      // Node holds the connection until the callback runs; here the session is
+      // already usable, so the callback only acknowledges.
+      this._server?.emit('newSession', asBuffer(made[i]), asBuffer(made[i + 1]), () => {});
     }
   }
 

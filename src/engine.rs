@@ -77,6 +77,8 @@ pub struct Engine {
     is_server: bool,
     /// Client side: the session offered and those received.
     sessions: Option<Arc<SessionCapture>>,
+    /// Server side with a user session cache: the sessions made, for 'newSession'.
+    external_sessions: Option<Arc<crate::server::ExternalSessions>>,
     key_log: Arc<KeyLogLines>,
     max_fragment: usize,
     context: Arc<SecureContext>,
@@ -125,7 +127,13 @@ impl Engine {
         config.resumption = rustls::client::Resumption::store(sessions.clone());
         let config = Arc::new(config);
         let conn = ClientConnection::new(config, server_name).map_err(TlsError::from)?;
-        Ok(Engine::new(conn.into(), Some(sessions), context, key_log))
+        Ok(Engine::new(
+            conn.into(),
+            Some(sessions),
+            None,
+            context,
+            key_log,
+        ))
     }
 
     /// A server connection that has read the ClientHello (see `server::ServerAcceptor`).
@@ -133,13 +141,15 @@ impl Engine {
         conn: rustls::ServerConnection,
         context: Arc<SecureContext>,
         key_log: Arc<KeyLogLines>,
+        external_sessions: Option<Arc<crate::server::ExternalSessions>>,
     ) -> Self {
-        Engine::new(conn.into(), None, context, key_log)
+        Engine::new(conn.into(), None, external_sessions, context, key_log)
     }
 
     fn new(
         mut conn: Connection,
         sessions: Option<Arc<SessionCapture>>,
+        external_sessions: Option<Arc<crate::server::ExternalSessions>>,
         context: Arc<SecureContext>,
         key_log: Arc<KeyLogLines>,
     ) -> Self {
@@ -149,6 +159,7 @@ impl Engine {
             is_server: matches!(conn, Connection::Server(_)),
             conn,
             sessions,
+            external_sessions,
             key_log,
             max_fragment: MAX_FRAGMENT,
             context,
@@ -164,6 +175,14 @@ impl Engine {
     /// Session handles the server gave us since the last call (client side).
     pub fn take_new_sessions(&self) -> Vec<Vec<u8>> {
         self.sessions
+            .as_ref()
+            .map(|s| s.take_new())
+            .unwrap_or_default()
+    }
+
+    /// `(id, data)` of server sessions made since the last call, for 'newSession'.
+    pub fn take_new_server_sessions(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
+        self.external_sessions
             .as_ref()
             .map(|s| s.take_new())
             .unwrap_or_default()

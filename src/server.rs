@@ -26,6 +26,9 @@ pub struct ClientHelloInfo {
     pub alpn_protocols: Vec<String>,
     /// The client asked for a stapled OCSP response (status_request).
     pub ocsp_requested: bool,
+    /// The session the client hopes to resume (for 'resumeSession').
+    #[serde(with = "serde_bytes")]
+    pub session_id: Option<Vec<u8>>,
 }
 
 /// Server options that apply to one connection, chosen once the ClientHello is known.
@@ -43,6 +46,16 @@ pub struct AcceptOptions {
     pub ocsp_response: Option<Vec<u8>>,
     #[serde(default)]
     pub request_cert: bool,
+    /// Node's honorCipherOrder: our cipher order wins over the client's.
+    #[serde(default)]
+    pub honor_cipher_order: bool,
+    /// The server has 'newSession'/'resumeSession' listeners: sessions live in
+    /// the user's cache (stateful, no self-contained tickets).
+    #[serde(default)]
+    pub external_sessions: bool,
+    /// What 'resumeSession' found for the offered session: `[id, data]`.
+    #[serde(default)]
+    pub resumed_session: Option<(serde_bytes::ByteBuf, serde_bytes::ByteBuf)>,
     #[serde(default)]
     pub reject_unauthorized: bool,
 }
@@ -95,9 +108,15 @@ impl ServerAcceptor {
             // A client sends nothing after its ClientHello until the server answers.
             return Err(self.fail(TlsError::ssl("unexpected message")));
         }
-        let ocsp_requested = requests_ocsp(&self.hello_records);
+        let extras = hello_extras(&self.hello_records);
         Ok(self.accepted.as_ref().map(|a| ClientHelloInfo {
-            ocsp_requested,
+            ocsp_requested: extras.ocsp_requested,
+            // The session a client offers: a TLS 1.3 ticket identity, else a TLS 1.2 id.
+            session_id: extras
+                .psk_identities
+                .into_iter()
+                .next()
+                .or(Some(extras.session_id).filter(|id| !id.is_empty())),
             ..hello_info(&a.client_hello())
         }))
     }
@@ -119,9 +138,13 @@ impl ServerAcceptor {
             .accepted
             .take()
             .ok_or_else(|| TlsError::new("ERR_TLS_INVALID_STATE", "no ClientHello to answer"))?;
-        let (config, key_log) = server_config(&context, options)?;
+        let ServerSetup {
+            config,
+            key_log,
+            external,
+        } = server_config(&context, options)?;
         match accepted.into_connection(Arc::new(config)) {
-            Ok(conn) => Ok(Engine::from_server(conn, context, key_log)),
+            Ok(conn) => Ok(Engine::from_server(conn, context, key_log, external)),
             Err((err, mut queued)) => {
                 let _ = queued.write(alert);
                 Err(self.fail(err.into()))
@@ -133,10 +156,18 @@ impl ServerAcceptor {
 /// Enough for any ClientHello rustls accepts.
 const MAX_HELLO_RECORDS: usize = 64 * 1024;
 
-/// Whether the ClientHello in these records carries status_request (type 5).
-/// Reads only what rustls has already accepted as a well-formed ClientHello;
-/// any inconsistency just means "no".
-fn requests_ocsp(records: &[u8]) -> bool {
+/// What rustls' `ClientHello` does not expose: whether status_request (5) is
+/// there, the legacy session id, and the pre_shared_key (41) identities.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct HelloExtras {
+    ocsp_requested: bool,
+    session_id: Vec<u8>,
+    psk_identities: Vec<Vec<u8>>,
+}
+
+/// Reads the extras from the records of a ClientHello rustls has already
+/// accepted as well-formed; anything inconsistent just yields less.
+fn hello_extras(records: &[u8]) -> HelloExtras {
     // Join the handshake records' fragments.
     let mut handshake = Vec::new();
     let mut rest = records;
@@ -147,10 +178,12 @@ fn requests_ocsp(records: &[u8]) -> bool {
         handshake.extend_from_slice(fragment);
         rest = rest.get(5 + len..).unwrap_or_default();
     }
-    let parse = || -> Option<bool> {
+    let mut extras = HelloExtras::default();
+    let mut parse = || -> Option<()> {
         // msg_type(1) length(3) version(2) random(32)
         let mut p = handshake.get(38..)?;
         let session_id = usize::from(*p.first()?);
+        extras.session_id = p.get(1..1 + session_id)?.to_vec();
         p = p.get(1 + session_id..)?;
         let suites = be16(p.get(..2))?;
         p = p.get(2 + suites..)?;
@@ -159,15 +192,31 @@ fn requests_ocsp(records: &[u8]) -> bool {
         let extensions = be16(p.get(..2))?;
         let mut exts = p.get(2..2 + extensions)?;
         while exts.len() >= 4 {
-            if be16(exts.get(..2))? == 5 {
-                return Some(true);
-            }
+            let kind = be16(exts.get(..2))?;
             let len = be16(exts.get(2..4))?;
+            let body = exts.get(4..4 + len)?;
+            match kind {
+                5 => extras.ocsp_requested = true,
+                41 => {
+                    // identities<7..2^16-1>: identity<1..2^16-1>, obfuscated_ticket_age(4)
+                    let list_len = be16(body.get(..2))?;
+                    let mut list = body.get(2..2 + list_len)?;
+                    while list.len() >= 2 {
+                        let id_len = be16(list.get(..2))?;
+                        extras
+                            .psk_identities
+                            .push(list.get(2..2 + id_len)?.to_vec());
+                        list = list.get(2 + id_len + 4..)?;
+                    }
+                }
+                _ => {}
+            }
             exts = exts.get(4 + len..)?;
         }
-        Some(false)
+        Some(())
     };
-    parse().unwrap_or(false)
+    let _ = parse();
+    extras
 }
 
 fn be16(bytes: Option<&[u8]>) -> Option<usize> {
@@ -180,6 +229,7 @@ fn be16(bytes: Option<&[u8]>) -> Option<usize> {
 fn hello_info(hello: &ClientHello<'_>) -> ClientHelloInfo {
     ClientHelloInfo {
         ocsp_requested: false,
+        session_id: None,
         servername: hello.server_name().map(str::to_string),
         alpn_protocols: hello
             .alpn()
@@ -196,10 +246,18 @@ fn hello_info(hello: &ClientHello<'_>) -> ClientHelloInfo {
 /// no_application_protocol, which is what Node does when ALPNCallback declines.
 const NO_PROTOCOL: &[u8] = b"\0wasm-tls: no protocol";
 
+/// A server config with the per-connection pieces the engine keeps hold of.
+struct ServerSetup {
+    config: ServerConfig,
+    key_log: Arc<crate::engine::KeyLogLines>,
+    external: Option<Arc<ExternalSessions>>,
+}
+
 fn server_config(
     context: &SecureContext,
     options: &AcceptOptions,
-) -> Result<(ServerConfig, Arc<crate::engine::KeyLogLines>), TlsError> {
+) -> Result<ServerSetup, TlsError> {
+    let mut external = None;
     let builder = ServerConfig::builder_with_provider(context.provider.clone())
         .with_protocol_versions(&context.versions)
         .map_err(|_| TlsError::ssl("no protocols available"))?;
@@ -242,12 +300,98 @@ fn server_config(
             .map(|p| p.as_bytes().to_vec())
             .collect()
     };
-    let sessions = context.server_sessions()?;
-    config.session_storage = sessions.cache;
-    config.ticketer = sessions.ticketer;
+    if options.external_sessions {
+        let store = ExternalSessions::default();
+        if let Some((id, data)) = &options.resumed_session {
+            if let Ok(mut found) = store.found.lock() {
+                *found = Some((id.to_vec(), data.to_vec()));
+            }
+        }
+        let store = Arc::new(store);
+        config.session_storage = store.clone();
+        // Without a ticketer rustls issues stateful TLS 1.3 tickets from the store.
+        config.ticketer = Arc::new(NoTickets);
+        external = Some(store);
+    } else {
+        let sessions = context.server_sessions()?;
+        config.session_storage = sessions.cache;
+        config.ticketer = sessions.ticketer;
+    }
     let key_log = Arc::new(crate::engine::KeyLogLines::default());
     config.key_log = key_log.clone();
-    Ok((config, key_log))
+    config.ignore_client_order = options.honor_cipher_order;
+    Ok(ServerSetup {
+        config,
+        key_log,
+        external,
+    })
+}
+
+/// A server session store backed by the user's cache (Node's 'newSession' and
+/// 'resumeSession'): rustls asks synchronously, so the session the client
+/// offers is looked up before the handshake goes on, and new sessions are
+/// collected for 'newSession' events.
+#[derive(Debug, Default)]
+pub struct ExternalSessions {
+    found: std::sync::Mutex<Option<(Vec<u8>, Vec<u8>)>>,
+    new: std::sync::Mutex<Vec<(Vec<u8>, Vec<u8>)>>,
+}
+
+impl ExternalSessions {
+    /// `(id, data)` of sessions made since the last call.
+    pub fn take_new(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
+        self.new
+            .lock()
+            .map(|mut n| std::mem::take(&mut *n))
+            .unwrap_or_default()
+    }
+}
+
+impl rustls::server::StoresServerSessions for ExternalSessions {
+    fn put(&self, key: Vec<u8>, value: Vec<u8>) -> bool {
+        self.new.lock().map(|mut n| n.push((key, value))).is_ok()
+    }
+
+    fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+        let found = self.found.lock().ok()?;
+        found
+            .as_ref()
+            .filter(|(id, _)| id.as_slice() == key)
+            .map(|(_, data)| data.clone())
+    }
+
+    fn take(&self, key: &[u8]) -> Option<Vec<u8>> {
+        let mut found = self.found.lock().ok()?;
+        match found.take() {
+            Some((id, data)) if id.as_slice() == key => Some(data),
+            other => {
+                *found = other;
+                None
+            }
+        }
+    }
+
+    fn can_cache(&self) -> bool {
+        true
+    }
+}
+
+#[derive(Debug)]
+struct NoTickets;
+
+impl rustls::server::ProducesTickets for NoTickets {
+    fn enabled(&self) -> bool {
+        false
+    }
+    fn lifetime(&self) -> u32 {
+        0
+    }
+    fn encrypt(&self, _plain: &[u8]) -> Option<Vec<u8>> {
+        None
+    }
+    fn decrypt(&self, _cipher: &[u8]) -> Option<Vec<u8>> {
+        None
+    }
 }
 
 /// Serves the first of our certificates whose key can sign with a scheme the

@@ -208,6 +208,17 @@ impl TlsConnection {
         self.engine.ocsp_response().map(Uint8Array::from)
     }
 
+    /// Server sessions made since the last call: `[id, data, id, data, ...]`.
+    #[wasm_bindgen(js_name = takeNewServerSessions)]
+    pub fn take_new_server_sessions(&self) -> Array {
+        self.engine
+            .take_new_server_sessions()
+            .iter()
+            .flat_map(|(id, data)| [id, data])
+            .map(|b| JsValue::from(Uint8Array::from(b.as_slice())))
+            .collect()
+    }
+
     #[wasm_bindgen(js_name = isSessionReused)]
     pub fn is_session_reused(&self) -> bool {
         self.engine.is_session_reused()

@@ -380,3 +380,22 @@ test('a revoked client certificate (crl on the server) is refused as a node:tls 
   assert.deepEqual(outcomes[0].secured, [[false, 'CERT_REVOKED'], [true, null]]);
   assert.deepEqual(outcomes[0], outcomes[1]);
 });
+
+test('honorCipherOrder: whose preference wins, as with a node:tls server', async (t) => {
+  const serverOrder = 'TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256:ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-CHACHA20-POLY1305';
+  const clientOrder = 'TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES128-GCM-SHA256';
+  const picks = [];
+  for (const version of ['TLSv1.2', 'TLSv1.3']) {
+    for (const honorCipherOrder of [false, true]) {
+      const pick = {};
+      for (const lib of [tls, ntls]) {
+        const { port } = await listen(t, lib, { ...certs.ec, ciphers: serverOrder, honorCipherOrder, maxVersion: version });
+        pick[lib === tls ? 'wasm' : 'node'] = (await clientOutcome({ port, ciphers: clientOrder, maxVersion: version })).cipher.name;
+      }
+      assert.equal(pick.wasm, pick.node, `${version} honorCipherOrder=${honorCipherOrder}`);
+      picks.push(pick.wasm);
+    }
+  }
+  assert.deepEqual(picks, ['ECDHE-ECDSA-CHACHA20-POLY1305', 'ECDHE-ECDSA-AES128-GCM-SHA256',
+    'TLS_CHACHA20_POLY1305_SHA256', 'TLS_AES_128_GCM_SHA256']);
+});

@@ -102,3 +102,32 @@ test('openssl s_client -sess_out / -sess_in resumes with a wasm-tls server', asy
   assert.match(second, /^Reused, TLSv1\.3/m);
   assert.deepEqual(resumed, [false, true]);
 });
+
+for (const version of ['TLSv1.2', 'TLSv1.3']) {
+  test(`${version}: newSession / resumeSession keep sessions in the user's cache`, async (t) => {
+    const cache = new Map();
+    const events = [];
+    const { server, port, resumed } = await listen(t, tls, { ...certs.ec, maxVersion: version });
+    server.on('newSession', (id, data, callback) => {
+      assert.ok(Buffer.isBuffer(id) && Buffer.isBuffer(data));
+      events.push('newSession');
+      cache.set(id.toString('hex'), data);
+      callback();
+    });
+    server.on('resumeSession', (id, callback) => {
+      events.push(cache.has(id.toString('hex')) ? 'resumeSession:hit' : 'resumeSession:miss');
+      callback(null, cache.get(id.toString('hex')) ?? null);
+    });
+    const [first, session] = await visit(ntls, port, { maxVersion: version });
+    assert.equal(first, false);
+    const [second] = await visit(ntls, port, { maxVersion: version, session });
+    assert.equal(second, true);
+    assert.deepEqual(resumed, [false, true]);
+    assert.ok(events.includes('newSession'));
+    assert.ok(events.includes('resumeSession:hit'), events.join());
+    // A server that forgets its sessions resumes nothing.
+    cache.clear();
+    const [third] = await visit(ntls, port, { maxVersion: version, session });
+    assert.equal(third, false);
+  });
+}
