@@ -522,6 +522,30 @@ fn leaf_is_trusted_itself(
     })
 }
 
+/// The chain OpenSSL builds from the certificates sent: from the leaf, each
+/// next certificate is one of the others that issued the previous, until none
+/// does or a self-issued certificate is reached.
+fn issuer_path<'a>(chain: &'a [CertificateDer<'a>]) -> Vec<&'a CertificateDer<'a>> {
+    let Some(leaf) = chain.first() else {
+        return Vec::new();
+    };
+    let mut path = vec![leaf];
+    let mut unused: Vec<&CertificateDer<'_>> = chain.iter().skip(1).collect();
+    while let Some(current) = path.last().copied() {
+        if self_issued(current) {
+            break;
+        }
+        let Some(pos) = unused
+            .iter()
+            .position(|c| crate::certinfo::issued_by(current.as_ref(), c.as_ref()))
+        else {
+            break;
+        };
+        path.push(unused.remove(pos));
+    }
+    path
+}
+
 fn self_issued(der: &CertificateDer<'_>) -> bool {
     crate::certinfo::describe(der)
         .map(|c| c.self_issued)
@@ -556,19 +580,21 @@ fn openssl_code(err: &webpki::Error, chain: &[CertificateDer<'_>]) -> VerifyErro
             VerifyError::new("UNABLE_TO_GET_CRL", "unable to get certificate CRL")
         }
         // An unknown issuer, a CA certificate serving as the leaf (OpenSSL allows
-        // that; what fails is the trust), or a chain webpki cannot build at all: OpenSSL tells
-        // the cases apart by the shape of the chain that was sent.
+        // that; what fails is the trust), or a chain webpki cannot build at all:
+        // OpenSSL tells the cases apart by the chain it builds from what was sent
+        // (issuer by issuer, in whatever order the certificates came).
         _ => {
-            let leaf_self_issued = chain.first().is_some_and(self_issued);
-            let top_self_issued = chain.last().is_some_and(self_issued);
-            if chain.len() == 1 && leaf_self_issued {
+            let path = issuer_path(chain);
+            let leaf_self_issued = path.first().is_some_and(|c| self_issued(c));
+            let top_self_issued = path.last().is_some_and(|c| self_issued(c));
+            if path.len() == 1 && leaf_self_issued {
                 VerifyError::new("DEPTH_ZERO_SELF_SIGNED_CERT", "self-signed certificate")
             } else if top_self_issued {
                 VerifyError::new(
                     "SELF_SIGNED_CERT_IN_CHAIN",
                     "self-signed certificate in certificate chain",
                 )
-            } else if chain.len() == 1 {
+            } else if path.len() == 1 {
                 VerifyError::new(
                     "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
                     "unable to verify the first certificate",
