@@ -283,6 +283,7 @@ impl Engine {
         verify_chain(
             chain,
             &self.context.roots,
+            &self.context.ca_certs,
             &self.context.crls,
             now,
             &self.context.provider.signature_verification_algorithms,

@@ -452,6 +452,7 @@ where
 pub fn verify_chain(
     chain: &[CertificateDer<'_>],
     roots: &RootCertStore,
+    ca_certs: &[CertificateDer<'_>],
     crls: &[webpki::CertRevocationList<'_>],
     now: UnixTime,
     algorithms: &WebPkiSupportedAlgorithms,
@@ -488,7 +489,48 @@ pub fn verify_chain(
     if let Some(verdict) = leaf_is_trusted_itself(leaf, roots, now) {
         return verdict;
     }
+    if let Some(verdict) = v1_leaf_signed_by_ca(leaf, ca_certs, now) {
+        return verdict;
+    }
     Some(openssl_code(&err, chain))
+}
+
+/// OpenSSL accepts an X.509 v1 leaf, which webpki refuses to parse as an end
+/// entity. When a `ca` certificate issued it directly, judge it as OpenSSL
+/// would: the issuer's signature over it, and both validity periods (a v1
+/// certificate has no extensions to check). `None` when no `ca` certificate
+/// issued such a leaf.
+fn v1_leaf_signed_by_ca(
+    leaf: &CertificateDer<'_>,
+    ca_certs: &[CertificateDer<'_>],
+    now: UnixTime,
+) -> Option<Option<VerifyError>> {
+    use x509_parser::prelude::{FromDer, X509Certificate, X509Version};
+    let (_, cert) = X509Certificate::from_der(leaf.as_ref()).ok()?;
+    if cert.version() != X509Version::V1 {
+        return None;
+    }
+    let issuer = ca_certs.iter().find_map(|ca| {
+        let (_, ca) = X509Certificate::from_der(ca.as_ref()).ok()?;
+        let signed = ca.subject().as_raw() == cert.issuer().as_raw()
+            && cert.verify_signature(Some(ca.public_key())).is_ok();
+        signed.then_some(ca)
+    })?;
+    let now = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
+    let periods = [cert.validity(), issuer.validity()];
+    Some(if periods.iter().any(|v| now < v.not_before.timestamp()) {
+        Some(VerifyError::new(
+            "CERT_NOT_YET_VALID",
+            "certificate is not yet valid",
+        ))
+    } else if periods.iter().any(|v| now > v.not_after.timestamp()) {
+        Some(VerifyError::new(
+            "CERT_HAS_EXPIRED",
+            "certificate has expired",
+        ))
+    } else {
+        None
+    })
 }
 
 /// OpenSSL trusts a certificate that is itself in the trust store (the usual

@@ -46,6 +46,8 @@ const CASES = [
   { name: 'leaf + intermediate + root sent, root untrusted', server: { key: certs.chained.key, cert: certs.chained.cert + certs.ca }, client: {} },
   { name: 'leaf, root, intermediate sent out of order, root untrusted', server: { key: certs.chained.key, cert: certs.chained.leaf + certs.ca + certs.inter.cert }, client: {} },
   { name: 'leaf and an unrelated self-signed certificate', server: { key: certs.chained.key, cert: certs.chained.leaf + certs.self.cert }, client: {} },
+  { name: 'X.509 v1 leaf from the trusted CA', server: certs.v1, client: { ca: certs.ca } },
+  { name: 'X.509 v1 leaf, CA unknown', server: certs.v1, client: {} },
   { name: 'wrong host', server: certs.other, client: { ca: certs.ca } },
   { name: 'IP not in the certificate', server: certs.chained, client: { ca: certs.ca }, host: '127.0.0.1', servername: undefined },
   { name: 'IP in the certificate', server: certs.ec, client: { ca: certs.ca }, host: '127.0.0.1', servername: undefined },

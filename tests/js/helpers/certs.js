@@ -46,6 +46,10 @@ signed('other', '/CN=other.example', 'ca', 'ec', leafExt('DNS:other.example,DNS:
 signed('inter', '/O=wasm-tls tests/CN=Test Intermediate CA', 'ca', 'ec', caExt);
 signed('chained', '/CN=localhost', 'inter', 'ec', leafExt('DNS:localhost'));
 selfSigned('self', '/CN=localhost', 'ec', ['subjectAltName=DNS:localhost']);
+// X.509 v1 (no extensions at all), signed by the CA.
+key('v1.key', 'ec');
+openssl('req', '-new', '-key', 'v1.key', '-out', 'v1.csr', '-subj', '/CN=localhost');
+openssl('x509', '-req', '-in', 'v1.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'v1.crt', '-days', '30');
 signed('client', '/CN=wasm-tls client', 'ca', 'ec', [
   'basicConstraints=critical,CA:FALSE', 'keyUsage=critical,digitalSignature', 'extendedKeyUsage=clientAuth',
 ]);
@@ -64,6 +68,8 @@ export const certs = {
   /** Leaf signed by the intermediate; `cert` holds leaf + intermediate. */
   chained: { key: read('chained.key'), cert: read('chained.crt') + read('inter.crt'), leaf: read('chained.crt') },
   self: { key: read('self.key'), cert: read('self.crt') },
+  /** X.509 v1, CN=localhost, issued by the CA. */
+  v1: { key: read('v1.key'), cert: read('v1.crt') },
   /** Client certificates (EKU clientAuth). */
   client: { key: read('client.key'), cert: read('client.crt') },
   rsaclient: { key: read('rsaclient.key'), cert: read('rsaclient.crt') },
