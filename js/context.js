@@ -155,6 +155,8 @@ export class SecureContext {
       ticketKeys: options.ticketKeys == null ? undefined : ticketKeyBytes(options.ticketKeys),
       sessionTimeout: options.sessionTimeout,
     };
+    /** Trusting the Mozilla set: a detailed peer chain ends at one of its roots, as in Node. */
+    this.usesDefaultRoots = options.ca == null;
     try {
       /** The engine's half, as Node's `context` property holds OpenSSL's. */
       this.context = new NativeContext(native);

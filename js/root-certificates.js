@@ -69,6 +69,23 @@ function load() {
   return certificates;
 }
 
+let ders;
+
+/**
+ * The Mozilla roots as DER, for completing a detailed peer chain as Node does
+ * with its bundled store; empty where they cannot be loaded.
+ * @returns {Uint8Array[]}
+ */
+export function rootCertificateDers() {
+  if (ders) return ders;
+  try {
+    ders = load().map((pem) => Uint8Array.from(atob(pem.replace(/-----[^-]+-----|\s/g, '')), (c) => c.charCodeAt(0)));
+  } catch {
+    ders = [];
+  }
+  return ders;
+}
+
 /**
  * Defines `rootCertificates` on `target` as Node does: an enumerable,
  * non-configurable getter without a setter, loading on first read.

@@ -4,7 +4,8 @@
 import { Buffer } from 'node:buffer';
 import { nextTick } from 'node:process';
 import { Duplex } from 'node:stream';
-import { TlsAcceptor, TlsConnection } from '../pkg/wasm_tls.js';
+import { TlsAcceptor, TlsConnection, describeCertificate, detailedChain } from '../pkg/wasm_tls.js';
+import { rootCertificateDers } from './root-certificates.js';
 import { duplexTransport } from './transports/duplex.js';
 import { engineError, invalidArgType, nodeError } from './errors.js';
 import { certificateObject, peerCertificate } from './certificate.js';
@@ -13,6 +14,25 @@ import { checkServerIdentity } from './identity.js';
 
 const HANDSHAKE_DONE = 1;
 const PEER_CLOSED = 2;
+
+/** The Mozilla roots by subject, parsed once, on first need. */
+let rootsBySubject;
+
+/**
+ * The bundled roots that may have issued one of `sent`: what Node's store
+ * lookup would consider, without walking all of them for every handshake.
+ * @param {Uint8Array[]} sent
+ */
+function bundledIssuersOf(sent) {
+  if (!rootsBySubject) {
+    rootsBySubject = new Map();
+    for (const der of rootCertificateDers()) {
+      const key = JSON.stringify(describeCertificate(der).subject);
+      rootsBySubject.set(key, [...(rootsBySubject.get(key) ?? []), der]);
+    }
+  }
+  return sent.flatMap((der) => rootsBySubject.get(JSON.stringify(describeCertificate(der).issuer)) ?? []);
+}
 
 /** Node's `session` option (Buffer) as bytes for the engine. */
 function sessionBytes(session) {
@@ -80,6 +100,7 @@ export class TLSSocket extends Duplex {
     const options = this._options;
     try {
       const secureContext = options.secureContext ?? createSecureContext(options);
+      this._secureContext = secureContext;
       if (this._isServer) {
         this._acceptor = new TlsAcceptor();
         this._startHandshakeTimer(options.handshakeTimeout ?? 120_000);
@@ -334,6 +355,7 @@ export class TLSSocket extends Duplex {
         alpnProtocols = [chosen];
       }
     }
+    this._secureContext = context;
     try {
       this._engine = this._acceptor.accept(context.context, {
         alpnProtocols,
@@ -546,6 +568,10 @@ export class TLSSocket extends Duplex {
 
   getPeerCertificate(detailed = false) {
     if (!this._engine) return null;
+    if (detailed && this._secureContext?.usesDefaultRoots) {
+      const sent = this._engine.peerCertificates(false);
+      return peerCertificate(detailedChain(sent, bundledIssuersOf(sent)), true);
+    }
     return peerCertificate(this._engine.peerCertificates(Boolean(detailed)), detailed);
   }
 

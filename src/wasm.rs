@@ -328,6 +328,19 @@ fn take(buf: &mut Vec<u8>) -> Option<Uint8Array> {
     Some(out)
 }
 
+/// Node's detailed chain for `sent` (leaf first) with issuers looked up in `store`.
+#[wasm_bindgen(js_name = detailedChain)]
+pub fn detailed_chain(sent: Vec<Uint8Array>, store: Vec<Uint8Array>) -> Array {
+    let sent: Vec<Vec<u8>> = sent.iter().map(Uint8Array::to_vec).collect();
+    let store: Vec<Vec<u8>> = store.iter().map(Uint8Array::to_vec).collect();
+    let sent_refs: Vec<&[u8]> = sent.iter().map(Vec::as_slice).collect();
+    let store_refs: Vec<&[u8]> = store.iter().map(Vec::as_slice).collect();
+    crate::certinfo::detailed_chain(&sent_refs, &store_refs)
+        .into_iter()
+        .map(|c| JsValue::from(Uint8Array::from(c)))
+        .collect()
+}
+
 /// Node's certificate fields for one DER certificate (see `certinfo`).
 #[wasm_bindgen(js_name = describeCertificate)]
 pub fn describe_certificate(der: &[u8]) -> Result<JsValue, JsValue> {
