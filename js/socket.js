@@ -166,16 +166,19 @@ export class TLSSocket extends Duplex {
     const judgeFirst = Boolean(flags & HANDSHAKE_DONE);
     if (!judgeFirst) this._flush();
     // Each step below may run user code (listeners) that destroys the socket.
-    this._emitKeyLog();
-    if (this.destroyed) return;
+    // rustls derives (and logs) secrets only during the handshake.
+    if (!this._secure) {
+      this._emitKeyLog();
+      if (this.destroyed) return;
+    }
     if (judgeFirst) {
       this._onHandshakeDone();
       if (this.destroyed) return;
       this._flush();
     }
     if (this._secure) {
-      if (this._isServer) this._emitServerSessions();
-      else this._emitSessions();
+      if (!this._isServer) this._emitSessions();
+      else if (this._externalSessions) this._emitServerSessions();
     }
     if (this.destroyed) return;
     const plaintext = this._engine.takePlaintext();
@@ -356,6 +359,7 @@ export class TLSSocket extends Duplex {
       }
     }
     this._secureContext = context;
+    this._externalSessions = hello.externalSessions;
     try {
       this._engine = this._acceptor.accept(context.context, {
         alpnProtocols,

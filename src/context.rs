@@ -195,10 +195,8 @@ impl SecureContext {
             certified_keys.push(certified);
         }
         let roots = match &options.ca {
-            None if pfx_certs.is_empty() => default_roots(),
-            None => Arc::new(RootCertStore {
-                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-            }),
+            // With pfx extras, a copy is extended below.
+            None => default_roots(),
             Some(pems) => {
                 let mut store = RootCertStore::empty();
                 for pem in pems {
