@@ -1,6 +1,6 @@
 // getPeerCertificate()'s object, built from what the engine reads out of the DER
 // (src/certinfo.rs gives the values in Node's formats; this gives the shape).
-import { Buffer } from 'node:buffer';
+import { Buffer } from '#buffer';
 import { describeCertificate } from '../pkg/wasm_tls.js';
 
 /** `[[key, value], ...]` to Node's null-prototype name object; repeated keys become arrays. */

@@ -1,5 +1,5 @@
 // tls.createSecureContext and the option normalisation it shares with connect.
-import { Buffer } from 'node:buffer';
+import { Buffer } from '#buffer';
 import { SecureContext as NativeContext } from '../pkg/wasm_tls.js';
 import { engineError, invalidArgType, nodeError } from './errors.js';
 

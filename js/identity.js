@@ -1,6 +1,6 @@
 // tls.checkServerIdentity: Node's rules for matching a host name against a
 // certificate (RFC 6125 as Node applies it), with Node's reason strings.
-import net from 'node:net';
+import { isIP, isIPv6 } from './platform/ip.js';
 import { nodeError } from './errors.js';
 
 const dropTrailingDot = (host) => (host.endsWith('.') ? host.slice(0, -1) : host);
@@ -9,7 +9,7 @@ const labels = (host) => asciiLower(dropTrailingDot(host)).split('.');
 
 /** The canonical text of an IP address (IPv6 compressed, lower case). */
 function canonicalIP(ip) {
-  if (net.isIPv6(ip)) {
+  if (isIPv6(ip)) {
     try { return new URL(`http://[${ip}]/`).hostname.slice(1, -1); } catch { return ip; }
   }
   return ip;
@@ -70,7 +70,7 @@ export function checkServerIdentity(hostname, cert) {
   let valid = false;
   let reason = 'Unknown reason';
   hostname = dropTrailingDot(hostname);
-  if (net.isIP(hostname)) {
+  if (isIP(hostname)) {
     valid = ips.includes(canonicalIP(hostname));
     if (!valid) reason = `IP: ${hostname} is not in the cert's list: ${ips.join(', ')}`;
   } else if (dnsNames.length > 0 || subject?.CN) {

@@ -1,7 +1,7 @@
 // The legacy tls.createSecurePair (deprecated in Node, DEP0064): a TLSSocket
 // (`cleartext`) whose ciphertext comes and goes through a plain Duplex (`encrypted`).
-import { EventEmitter } from 'node:events';
-import { Duplex } from 'node:stream';
+import { EventEmitter } from '#events';
+import { Duplex } from '#stream';
 import { TLSSocket } from './socket.js';
 import { createSecureContext } from './context.js';
 

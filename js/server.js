@@ -1,7 +1,7 @@
-// tls.Server: a net.Server whose connections become server-side TLSSockets.
+// tls.Server: a net.Server (in Node; elsewhere the same surface) whose connections become server-side TLSSockets.
 // Connections can also arrive from any transport: `server.emit('connection', duplex)`.
-import { Buffer } from 'node:buffer';
-import net from 'node:net';
+import { Buffer } from '#buffer';
+import ServerBase from '#server-base';
 import { TLSSocket } from './socket.js';
 import { SecureContext, createSecureContext, refuseUnsupported } from './context.js';
 import { invalidArgType, nodeError } from './errors.js';
@@ -14,7 +14,7 @@ function hostnamePattern(hostname) {
   return new RegExp(`^${escaped}$`, 'i');
 }
 
-export class Server extends net.Server {
+export class Server extends ServerBase {
   /**
    * @param {object | ((socket: TLSSocket) => void)} [options]
    * @param {(socket: TLSSocket) => void} [secureConnectionListener]

@@ -1,12 +1,12 @@
 // TLSSocket: the one place where the engine (wasm) and a transport meet.
 // Node semantics live here: stream behaviour, event order, verification
 // verdicts, errors with Node's codes, timers.
-import { Buffer } from 'node:buffer';
-import { nextTick } from 'node:process';
-import { Duplex } from 'node:stream';
+import { Buffer } from '#buffer';
+import { nextTick } from './platform/next-tick.js';
+import { Duplex } from '#stream';
 import { TlsAcceptor, TlsConnection, describeCertificate, detailedChain } from '../pkg/wasm_tls.js';
 import { rootCertificateDers } from './root-certificates.js';
-import { duplexTransport } from './transports/duplex.js';
+import { toTransport } from './transports/index.js';
 import { engineError, invalidArgType, nodeError } from './errors.js';
 import { certificateObject, peerCertificate } from './certificate.js';
 import { SecureContext, alpnList, createSecureContext } from './context.js';
@@ -88,7 +88,7 @@ export class TLSSocket extends Duplex {
     this._server = options.server ?? null;
     this._acceptor = null; // server side, until a context answers the ClientHello
     this._heldChunks = null; // bytes that arrived while a context was being chosen
-    if (socket) this._attach(duplexTransport(socket), false);
+    if (socket) this._attach(toTransport(socket), false);
   }
 
   /**

@@ -5,8 +5,8 @@ import { SecurePair, createSecurePair } from './secure-pair.js';
 import { SecureContext, createSecureContext, refuseUnsupported, versionDefaults } from './context.js';
 import { checkServerIdentity } from './identity.js';
 import { invalidArgType, nodeError } from './errors.js';
-import { tcpTransport } from './transports/tcp.js';
-import { duplexTransport } from './transports/duplex.js';
+import { toTransport } from './transports/index.js';
+import { platform } from './platform/index.js';
 import { supportedCiphers } from '../pkg/wasm_tls.js';
 import { installRootCertificates } from './root-certificates.js';
 
@@ -57,6 +57,24 @@ function normalizeConnectArgs(args) {
   return [options, cb];
 }
 
+/** The runtime's own TCP, or in browsers a WebSocket relay (`relay` option or setDefaultRelay). */
+function runtimeTcp(options) {
+  if (typeof platform.connectTcp !== 'function') {
+    throw nodeError(Error, 'ERR_WASM_TLS_NO_TCP',
+      `tls.connect({ host, port }) needs TCP, which ${platform.name} does not offer: ` +
+      "pass { relay: 'wss://...' } (a wasm-tls-relay), call tls.setDefaultRelay(url), or pass { transport }");
+  }
+  return platform.connectTcp(options);
+}
+
+/**
+ * Sets the WebSocket relay used by `connect({ host, port })` where the runtime has no TCP (browsers).
+ * @param {string | URL | undefined} url
+ */
+export function setDefaultRelay(url) {
+  platform.defaultRelay = url === undefined ? undefined : String(url);
+}
+
 /**
  * Opens a TLS client connection, synchronously returning the socket as Node does.
  * @returns {TLSSocket}
@@ -77,8 +95,10 @@ export function connect(...args) {
     throw invalidArgType('options.servername', 'of type string', options.servername);
   }
   let transport;
-  if (options.socket) {
-    transport = duplexTransport(options.socket);
+  if (options.transport != null) {
+    transport = toTransport(options.transport);
+  } else if (options.socket) {
+    transport = toTransport(options.socket);
   } else {
     const port = Number(options.port);
     if (options.path === undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535 && `${options.port}` !== '')) {
@@ -91,7 +111,7 @@ export function connect(...args) {
   const socket = new TLSSocket(null, options);
   if (cb) socket.once('secureConnect', cb);
   if (options.timeout) socket.setTimeout(options.timeout);
-  socket._attach(transport ?? tcpTransport(options), !options.socket);
+  socket._attach(transport ?? runtimeTcp(options), !options.socket);
   return socket;
 }
 
@@ -114,6 +134,7 @@ const tls = {
   createSecureContext,
   checkServerIdentity,
   getCiphers,
+  setDefaultRelay,
 };
 installRootCertificates(tls);
 

@@ -9,6 +9,8 @@ need_apt=()
 command -v clang >/dev/null || need_apt+=(clang)
 command -v openssl >/dev/null || need_apt+=(openssl)
 command -v chromium >/dev/null || need_apt+=(chromium)
+# websockify: a relay we did not write, for the relay interop tests.
+command -v websockify >/dev/null || need_apt+=(websockify)
 if ((${#need_apt[@]})); then
   say "apt-get install ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive
