@@ -103,6 +103,17 @@ fn default_roots() -> Arc<RootCertStore> {
         .clone()
 }
 
+/// ring, with record protection moved to the host's native AEADs where it has them.
+#[cfg(target_arch = "wasm32")]
+fn record_provider() -> CryptoProvider {
+    crate::host::provider(ring::default_provider())
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn record_provider() -> CryptoProvider {
+    ring::default_provider()
+}
+
 /// Node's protocol names, ordered; rustls speaks only the last two.
 const VERSIONS: [&str; 5] = ["SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"];
 
@@ -179,7 +190,7 @@ fn curve_error() -> TlsError {
 
 impl SecureContext {
     pub fn new(options: &ContextOptions) -> Result<Self, TlsError> {
-        let base = ring::default_provider();
+        let base = record_provider();
         let mut ca_certs = Vec::new();
         let mut certified_keys = Vec::new();
         let mut pfx_certs = Vec::new();

@@ -237,7 +237,8 @@ impl Engine {
                 self.openssl_alert_for_missing_cert =
                     matches!(e, rustls::Error::NoCertificatesPresented)
                         && self.conn.protocol_version() == Some(ProtocolVersion::TLSv1_2);
-                return Err(self.fail(e.into()));
+                let err = self.record_error(e);
+                return Err(self.fail(err));
             }
             self.drain_plaintext(plaintext)?;
         }
@@ -388,6 +389,19 @@ impl Engine {
         self.conn.send_close_notify();
     }
 
+    /// OpenSSL's wording for a record that fails authentication depends on the
+    /// cipher: TLS 1.2 AES-GCM says "cipher operation failed" (checked against node:tls).
+    fn record_error(&self, e: rustls::Error) -> TlsError {
+        let tls12_gcm = self.conn.negotiated_cipher_suite().is_some_and(|s| {
+            s.version().version == ProtocolVersion::TLSv1_2
+                && ciphers::names(s.suite()).0.contains("-GCM-")
+        });
+        match e {
+            rustls::Error::DecryptError if tls12_gcm => TlsError::ssl("cipher operation failed"),
+            e => e.into(),
+        }
+    }
+
     pub fn is_handshaking(&self) -> bool {
         self.conn.is_handshaking()
     }
@@ -404,6 +418,14 @@ impl Engine {
             standard_name,
             version: protocol_name(suite.version().version),
         })
+    }
+
+    /// Whether the negotiated suite's records are protected by the host's crypto.
+    #[cfg(target_arch = "wasm32")]
+    pub fn host_crypto(&self) -> bool {
+        self.conn
+            .negotiated_cipher_suite()
+            .is_some_and(crate::host::is_host_suite)
     }
 
     pub fn alpn_protocol(&self) -> Option<&[u8]> {

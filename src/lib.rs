@@ -14,6 +14,8 @@ pub mod ciphers;
 pub mod context;
 pub mod engine;
 pub mod error;
+#[cfg(target_arch = "wasm32")]
+mod host;
 pub mod keys;
 pub mod server;
 pub mod session;

@@ -161,6 +161,12 @@ impl TlsConnection {
         self.engine.cipher().map_or(JsValue::NULL, |c| to_js(&c))
     }
 
+    /// Whether records go through the host's native AEAD (`js/host-crypto.js`) rather than ring.
+    #[wasm_bindgen(getter, js_name = hostCrypto)]
+    pub fn host_crypto(&self) -> bool {
+        self.engine.host_crypto()
+    }
+
     #[wasm_bindgen(js_name = alpnProtocol)]
     pub fn alpn_protocol(&self) -> Option<String> {
         self.engine
