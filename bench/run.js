@@ -10,11 +10,15 @@
 // alternating within each round), in one Markdown table with ratios:
 //   - bulk throughput (MB/s, 1 MB = 10^6 bytes), client receiving and client
 //     sending (= server sending and server receiving), 16 KiB writes, TLS 1.3
-//     with TLS_AES_128_GCM_SHA256 and with TLS_CHACHA20_POLY1305_SHA256
-//     (forced by the server's `ciphers`);
+//     with TLS_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384 and
+//     TLS_CHACHA20_POLY1305_SHA256 (forced by the server's `ciphers`);
 //   - sequential full handshakes per second (connect, secureConnect + the
 //     server's greeting byte, destroy)
 //     with an ECDSA P-256 and an RSA-2048 server certificate;
+//   - sequential resumed handshakes per second, server side (node:tls clients
+//     offering the newest TLS 1.3 ticket they got), ECDSA certificate;
+//   - client rows also for wasm-tls with every primitive in wasm (ring), as in
+//     browsers and workerd: "wasm-tls, wasm crypto" (js/host-crypto.js off);
 //   - the size of pkg/wasm_tls_bg.wasm raw, gzip -9 and brotli q11.
 //
 // Layout: each server runs in a child process (this file with `--server node`
@@ -50,10 +54,11 @@ import nodeTls from 'node:tls';
 const CHUNK = 16 * 1024;
 const MiB = 1024 * 1024;
 const MAX_BULK = 2048 * MiB;
-const SUITES = ['TLS_AES_128_GCM_SHA256', 'TLS_CHACHA20_POLY1305_SHA256'];
+const SUITES = ['TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256'];
 const HANDSHAKE_SUITE = 'TLS_AES_128_GCM_SHA256';
 const CERTS = { ecdsa: 'ECDSA P-256', rsa: 'RSA-2048' };
 const GREETING = 0x2b; // '+', the server's first byte on every connection
+const WASM_ONLY = 'wasm-tls, wasm crypto';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..');
@@ -260,9 +265,10 @@ function withTimeout(promise, ms, what) {
  * the server's one-byte greeting, which it sends on 'secureConnection'.
  * Returns the socket paused; callers attach their handlers, then resume().
  */
-function jsConnect(client, port) {
+function jsConnect(client, port, session, onSession) {
   return new Promise((res, rej) => {
-    const s = client.tls.connect({ host: '127.0.0.1', port, servername: 'localhost', secureContext: client.ctx });
+    const s = client.tls.connect({ host: '127.0.0.1', port, servername: 'localhost', secureContext: client.ctx, session });
+    if (onSession) s.on('session', onSession);
     s.setNoDelay(true);
     s.once('error', rej);
     s.once('close', () => rej(new Error(`${client.name}: connection closed before the server's greeting`)));
@@ -292,6 +298,27 @@ const js = {
     let negotiated;
     while (performance.now() - t0 < secs * 1000) {
       const s = await jsConnect(client, port);
+      if (count === 0) negotiated = describe(s);
+      s.destroy();
+      count++;
+    }
+    return { count, secs: (performance.now() - t0) / 1000, negotiated };
+  },
+
+  /** One full handshake for a ticket, then resumed ones, each with the newest ticket. */
+  async resumed(client, port, secs) {
+    let session;
+    const keep = (x) => { session = x; };
+    const first = await jsConnect(client, port, undefined, keep);
+    // node:tls may emit 'session' just after the first data.
+    if (!session) await withTimeout(new Promise((res) => first.once('session', res)), 5000, () => `${client.name}: no session`);
+    first.destroy();
+    const t0 = performance.now();
+    let count = 0;
+    let negotiated;
+    while (performance.now() - t0 < secs * 1000) {
+      const s = await jsConnect(client, port, session, keep);
+      if (!s.isSessionReused()) throw new Error(`${client.name}: a full handshake where a resumed one was expected`);
       if (count === 0) negotiated = describe(s);
       s.destroy();
       count++;
@@ -429,8 +456,13 @@ async function main() {
 
     // Contexts are built once per client kind, as the native client builds
     // its ClientConfig once: handshakes measure handshakes, not CA parsing.
+    // The same, with every primitive in wasm (the switch is read when a context is made).
+    globalThis[Symbol.for('wasm-tls.hostCrypto')] = false;
+    const wasmOnlyCtx = wasmTls.createSecureContext({ ca, minVersion: 'TLSv1.3' });
+    delete globalThis[Symbol.for('wasm-tls.hostCrypto')];
     const clients = {
       wasm: { name: 'wasm-tls', tls: wasmTls, ctx: wasmTls.createSecureContext({ ca, minVersion: 'TLSv1.3' }) },
+      wasmOnly: { name: 'wasm-tls (wasm crypto)', tls: wasmTls, ctx: wasmOnlyCtx },
       node: { name: 'node:tls', tls: nodeTls, ctx: nodeTls.createSecureContext({ ca, minVersion: 'TLSv1.3' }) },
       native: { name: 'native rustls' },
     };
@@ -440,6 +472,7 @@ async function main() {
       { name: 'wasm-tls', who: 'wasm-tls client', client: clients.wasm, server: 'node' },
       { name: 'node:tls', who: 'node:tls client', client: clients.node, server: 'node' },
       { name: 'native rustls', who: 'native rustls client', client: clients.native, server: 'node' },
+      { name: WASM_ONLY, who: 'wasm-tls client, wasm crypto', client: clients.wasmOnly, server: 'node' },
     ];
     const serverSide = [
       { name: 'wasm-tls', who: 'wasm-tls server', client: clients.node, server: 'wasm' },
@@ -500,6 +533,10 @@ async function main() {
       for (const cert of Object.keys(CERTS)) {
         tests.push({ side, candidates, kind: 'handshakes', suite: HANDSHAKE_SUITE, cert, label: `${prefix}Full handshakes/s, ${CERTS[cert]} cert` });
       }
+      // Resumption is measured server side only: rustls clients (wasm-tls, native) use a
+      // TLS 1.3 ticket once (RFC 8446 C.4) and an OpenSSL server issues none on
+      // resumption, so against node:tls they alternate full and resumed handshakes.
+      if (side === 'server') tests.push({ side, candidates, kind: 'resumed', suite: HANDSHAKE_SUITE, cert: 'ecdsa', label: `${prefix}Resumed handshakes/s (TLS 1.3 ticket), ECDSA P-256 cert` });
     }
     const samples = new Map(tests.map((t) => [t, Object.fromEntries(t.candidates.map((c) => [c.name, []]))]));
 
@@ -513,18 +550,22 @@ async function main() {
           const port = ports[c.server][`${t.cert}/${t.suite}`];
           let value;
           let note = '';
-          if (t.kind === 'handshakes') {
+          if (t.kind === 'handshakes' || t.kind === 'resumed') {
             const server = servers[c.server];
             await server.stats(); // reset the server's counters
-            const r = await measure(c.client, 'handshakes', port, t.suite, warm ? 0.5 : hsSecs);
+            const r = await measure(c.client, t.kind, port, t.suite, warm ? 0.5 : hsSecs);
             checkNegotiated(c.who, r.negotiated, t.suite);
             const st = await server.stats();
             noteServerErrors(c, st);
-            if (st.resumed) throw new Error(`${c.who}: ${st.resumed} resumed sessions in a full-handshake run`);
-            if (st.handshakes !== r.count) {
+            // A resumed run starts with one full handshake, for the ticket.
+            const full = t.kind === 'resumed' ? 1 : r.count;
+            if (st.resumed !== st.handshakes - full) {
+              throw new Error(`${c.who}: ${st.resumed} resumed of ${st.handshakes} sessions, expected ${full} full`);
+            }
+            if (st.handshakes !== r.count + (t.kind === 'resumed' ? 1 : 0)) {
               throw new Error(`${c.who}: client counted ${r.count} handshakes, server ${st.handshakes}`);
             }
-            checkServerNegotiated(c.who, st, t.suite, r.count);
+            checkServerNegotiated(c.who, st, t.suite, st.handshakes);
             value = r.count / r.secs;
             note = ` (${r.count} in ${r.secs.toFixed(2)} s)`;
           } else if (warm) {
@@ -564,22 +605,24 @@ async function main() {
     lines.push('"Server:" rows: node:tls clients against a wasm-tls server process (wasm-tls column) or a node:tls server process (node:tls column)');
     lines.push(`Node ${process.version}, OpenSSL ${process.versions.openssl}, rustls ${cargoLockVersion('rustls')} (ring ${cargoLockVersion('ring')}, native opt-level ${native.opt}), ${cpus()[0]?.model ?? '?'} × ${cpus().length}`);
     lines.push('');
-    lines.push('| Measurement | wasm-tls | node:tls | native rustls | wasm-tls / node:tls | native rustls / node:tls |');
-    lines.push('|---|---:|---:|---:|---:|---:|');
+    lines.push(`| Measurement | wasm-tls | node:tls | native rustls | ${WASM_ONLY} | wasm-tls / node:tls | native rustls / node:tls | wasm crypto / node:tls |`);
+    lines.push('|---|---:|---:|---:|---:|---:|---:|---:|');
     for (const t of tests) {
       const s = samples.get(t);
-      const [w, n, r] = ['wasm-tls', 'node:tls', 'native rustls'].map((k) => (s[k] ? median(s[k]) : undefined));
-      const native = r === undefined ? ['—', ''] : [fmt(r), ratio(r, n)];
-      lines.push(`| ${t.label} | ${fmt(w)} | ${fmt(n)} | ${native[0]} | ${ratio(w, n)} | ${native[1]} |`);
+      const [w, n, r, o] = ['wasm-tls', 'node:tls', 'native rustls', WASM_ONLY].map((k) => (s[k] ? median(s[k]) : undefined));
+      const other = (v) => (v === undefined ? ['—', ''] : [fmt(v), ratio(v, n)]);
+      const [native, only] = [other(r), other(o)];
+      lines.push(`| ${t.label} | ${fmt(w)} | ${fmt(n)} | ${native[0]} | ${only[0]} | ${ratio(w, n)} | ${native[1]} | ${only[1]} |`);
     }
     const kb = (b) => (b / 1000).toFixed(1);
-    lines.push(`| pkg/wasm_tls_bg.wasm raw (KB) | ${kb(sizes.raw)} | — | — | | |`);
-    lines.push(`| pkg/wasm_tls_bg.wasm gzip -9 (KB) | ${kb(sizes.gzip)} | — | — | | |`);
-    lines.push(`| pkg/wasm_tls_bg.wasm brotli q11 (KB) | ${kb(sizes.brotli)} | — | — | | |`);
+    lines.push(`| pkg/wasm_tls_bg.wasm raw (KB) | ${kb(sizes.raw)} | — | — | — | | | |`);
+    lines.push(`| pkg/wasm_tls_bg.wasm gzip -9 (KB) | ${kb(sizes.gzip)} | — | — | — | | | |`);
+    lines.push(`| pkg/wasm_tls_bg.wasm brotli q11 (KB) | ${kb(sizes.brotli)} | — | — | — | | | |`);
     lines.push('');
     lines.push('MB/s = 10^6 bytes/s; KB = 1000 bytes. Bulk: TLS 1.3, ECDSA P-256 cert, 16 KiB writes, suite forced by the server;');
     lines.push(`bytes per measurement sized from the warm-up to take ~${bulkTarget} s. Handshakes: TLS 1.3 ${HANDSHAKE_SUITE}, sequential,`);
-    lines.push(`${hsSecs} s per measurement, no resumption (checked on the server). Server rows: "server sends" = the client receives.`);
+    lines.push(`${hsSecs} s per measurement, full or resumed as labelled (checked on the server). Server rows: "server sends" = the client receives.`);
+    lines.push(`"${WASM_ONLY}": wasm-tls with AEADs, signatures and verification all in wasm (ring), as in browsers and workerd.`);
     lines.push('');
     lines.push('Samples (spread = max/min − 1):');
     for (const t of tests) {

@@ -11,6 +11,9 @@
 //!
 //! - `handshakes SECONDS`: sequential full handshakes (connect, handshake,
 //!   greeting, drop) for SECONDS; prints the count and the elapsed time.
+//! - `resumed SECONDS`: one full handshake for a ticket, then sequential
+//!   resumed handshakes (each with the newest ticket) for SECONDS; prints the
+//!   count of resumed ones (a full handshake among them is an error).
 //! - `recv BYTES`: sends `recv BYTES\n`, reads exactly BYTES; prints the time.
 //! - `send BYTES`: sends `send BYTES\n` then BYTES in 16 KiB writes, waits for
 //!   the server's `ok\n`; prints the time.
@@ -56,7 +59,7 @@ fn provider(suite: &str) -> CryptoProvider {
     }
 }
 
-fn config(ca_path: &str, suite: &str) -> Arc<ClientConfig> {
+fn config(ca_path: &str, suite: &str, resume: bool) -> Arc<ClientConfig> {
     let mut roots = RootCertStore::empty();
     for cert in CertificateDer::pem_file_iter(ca_path).unwrap() {
         roots.add(cert.unwrap()).unwrap();
@@ -67,8 +70,10 @@ fn config(ca_path: &str, suite: &str) -> Arc<ClientConfig> {
         .unwrap()
         .with_root_certificates(roots)
         .with_no_client_auth();
-    // Every handshake in the benchmark is a full one, as for the Node clients.
-    config.resumption = Resumption::disabled();
+    // Handshakes are full ones, as for the Node clients, except in `resumed`.
+    if !resume {
+        config.resumption = Resumption::disabled();
+    }
     Arc::new(config)
 }
 
@@ -111,6 +116,29 @@ fn handshakes(port: u16, config: &Arc<ClientConfig>, seconds: f64) {
     println!(
         r#"{{"mode":"handshakes","count":{count},"secs":{secs},"negotiated":"{negotiated}"}}"#
     );
+}
+
+fn resumed(port: u16, config: &Arc<ClientConfig>, seconds: f64) {
+    drop(connect(port, config));
+    let budget = Duration::from_secs_f64(seconds);
+    let start = Instant::now();
+    let mut count = 0u64;
+    let mut negotiated = String::new();
+    while start.elapsed() < budget {
+        let stream = connect(port, config);
+        assert_eq!(
+            stream.conn.handshake_kind(),
+            Some(rustls::HandshakeKind::Resumed),
+            "a full handshake where a resumed one was expected"
+        );
+        if count == 0 {
+            negotiated = suite_name(&stream);
+        }
+        drop(stream);
+        count += 1;
+    }
+    let secs = start.elapsed().as_secs_f64();
+    println!(r#"{{"mode":"resumed","count":{count},"secs":{secs},"negotiated":"{negotiated}"}}"#);
 }
 
 fn recv(port: u16, config: &Arc<ClientConfig>, bytes: u64) {
@@ -167,13 +195,14 @@ fn send(port: u16, config: &Arc<ClientConfig>, bytes: u64) {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.len() != 6 {
-        eprintln!("usage: bench_client PORT CA_PEM SUITE handshakes|recv|send ARG");
+        eprintln!("usage: bench_client PORT CA_PEM SUITE handshakes|resumed|recv|send ARG");
         std::process::exit(2);
     }
     let port: u16 = args[1].parse().unwrap();
-    let config = config(&args[2], &args[3]);
+    let config = config(&args[2], &args[3], args[4] == "resumed");
     match args[4].as_str() {
         "handshakes" => handshakes(port, &config, args[5].parse().unwrap()),
+        "resumed" => resumed(port, &config, args[5].parse().unwrap()),
         "recv" => recv(port, &config, args[5].parse().unwrap()),
         "send" => send(port, &config, args[5].parse().unwrap()),
         other => panic!("unknown mode {other}"),

@@ -15,13 +15,15 @@ const crypto = globalThis.process?.getBuiltinModule?.('node:crypto');
 const NAMES = ['aes-128-gcm', 'aes-256-gcm', 'chacha20-poly1305'];
 const OPTIONS = { authTagLength: 16 };
 
-/** What src/host.rs may ask for: bits 0-2 the AEADs of NAMES, bit 3 signing. */
+/** What src/host.rs may ask for: bits 0-2 the AEADs of NAMES, bit 3 signing, bit 4 verifying. */
 const SIGN = 8;
+const VERIFY = 16;
 
 /** Bit i set: NAMES[i] works here (Bun has no chacha20-poly1305, for one). */
 const supported = (() => {
   if (typeof crypto?.createCipheriv !== 'function') return 0;
   let mask = typeof crypto.sign === 'function' && typeof crypto.createPrivateKey === 'function' ? SIGN : 0;
+  if (typeof crypto.verify === 'function' && typeof crypto.createPublicKey === 'function') mask |= VERIFY;
   NAMES.forEach((name, i) => {
     try {
       const key = new Uint8Array(name === 'aes-128-gcm' ? 16 : 32);
@@ -155,5 +157,71 @@ export function hostSign(id, scheme, message) {
     return crypto.sign(how[0], message, { key, ...how[1] });
   } catch {
     return undefined;
+  }
+}
+
+// Signature checks (certificate chains, handshake signatures). The caller
+// (src/host.rs) lets ring decide whenever this does not say "valid".
+const HASHES = ['sha256', 'sha384', 'sha512', null];
+// SubjectPublicKeyInfo DER before the raw public key webpki hands over.
+const SPKI_PREFIX = [
+  null,
+  null,
+  fromHex('3059301306072a8648ce3d020106082a8648ce3d030107034200'),
+  fromHex('3076301006072a8648ce3d020106052b81040022036200'),
+  fromHex('302a300506032b6570032100'),
+];
+const POINT_LEN = [0, 0, 65, 97, 32];
+
+function fromHex(hex) {
+  return Uint8Array.from(hex.match(/../g), (b) => parseInt(b, 16));
+}
+
+// Recently used public keys (a server's leaf, its CA): making a KeyObject costs
+// about as much as the check itself.
+const recentKeys = new Map();
+
+function publicKey(kind, raw, minBits) {
+  const id = `${kind}:${minBits}:${String.fromCharCode.apply(null, raw)}`;
+  let key = recentKeys.get(id);
+  if (key === undefined) {
+    key = loadPublicKey(kind, raw, minBits);
+    if (recentKeys.size >= 64) recentKeys.delete(recentKeys.keys().next().value);
+    recentKeys.set(id, key);
+  }
+  return key;
+}
+
+function loadPublicKey(kind, raw, minBits) {
+  if (kind < 2) {
+    const key = crypto.createPublicKey({ key: raw, format: 'der', type: 'pkcs1' });
+    const { modulusLength, publicExponent } = key.asymmetricKeyDetails ?? {};
+    // ring's limits: modulus within the algorithm's range, exponent odd, 3 <= e < 2^33.
+    if (!(modulusLength >= minBits && modulusLength <= 8192)) return null;
+    if (typeof publicExponent !== 'bigint' || publicExponent % 2n === 0n || publicExponent < 3n || publicExponent >= 1n << 33n) return null;
+    return key;
+  }
+  if (raw.length !== POINT_LEN[kind]) return null;
+  const spki = new Uint8Array(SPKI_PREFIX[kind].length + raw.length);
+  spki.set(SPKI_PREFIX[kind]);
+  spki.set(raw, SPKI_PREFIX[kind].length);
+  return crypto.createPublicKey({ key: spki, format: 'der', type: 'spki' });
+}
+
+/** True only if `signature` is valid for `message` under the raw `key` (webpki's form). */
+export function hostVerify(kind, hash, minBits, key, message, signature) {
+  try {
+    const pub = publicKey(kind, key, minBits);
+    if (!pub) return false;
+    const options = { key: pub };
+    if (kind === 1) {
+      options.padding = RSA_PKCS1_PSS_PADDING;
+      options.saltLength = [32, 48, 64][hash];
+    } else if (kind === 0) {
+      options.padding = RSA_PKCS1_PADDING;
+    }
+    return crypto.verify(HASHES[hash], message, options, signature) === true;
+  } catch {
+    return false;
   }
 }

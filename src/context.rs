@@ -5,7 +5,7 @@
 use std::sync::{Arc, OnceLock};
 
 use rustls::client::Resumption;
-use rustls::crypto::{ring, CryptoProvider, SupportedKxGroup};
+use rustls::crypto::{ring, CryptoProvider, SupportedKxGroup, WebPkiSupportedAlgorithms};
 use rustls::pki_types::CertificateDer;
 use rustls::sign::CertifiedKey;
 use rustls::{ClientConfig, RootCertStore, SupportedProtocolVersion};
@@ -103,7 +103,8 @@ fn default_roots() -> Arc<RootCertStore> {
         .clone()
 }
 
-/// ring, with record protection moved to the host's native AEADs where it has them.
+/// ring, with record protection, our signatures and signature checks moved to
+/// the host's native crypto where it has them.
 #[cfg(target_arch = "wasm32")]
 fn record_provider() -> CryptoProvider {
     crate::host::provider(ring::default_provider())
@@ -313,7 +314,9 @@ impl SecureContext {
             .with_protocol_versions(&self.versions)
             .map_err(|_| TlsError::ssl("no protocols available"))?
             .dangerous()
-            .with_custom_certificate_verifier(shared_verifier())
+            .with_custom_certificate_verifier(shared_verifier(
+                self.provider.signature_verification_algorithms,
+            ))
             .with_client_cert_resolver(self.client_cert_resolver.clone());
         config.alpn_protocols = alpn;
         config.enable_sni = send_sni;
@@ -364,12 +367,16 @@ fn pem_certified_keys(
     Ok(out)
 }
 
-fn shared_verifier() -> Arc<HandshakeVerifier> {
-    static VERIFIER: OnceLock<Arc<HandshakeVerifier>> = OnceLock::new();
-    VERIFIER
-        .get_or_init(|| {
-            HandshakeVerifier::new(ring::default_provider().signature_verification_algorithms)
-        })
+/// One verifier per algorithm set (ring's, or the host's: see `record_provider`).
+fn shared_verifier(algorithms: WebPkiSupportedAlgorithms) -> Arc<HandshakeVerifier> {
+    static RING: OnceLock<Arc<HandshakeVerifier>> = OnceLock::new();
+    static HOST: OnceLock<Arc<HandshakeVerifier>> = OnceLock::new();
+    let ring = ring::default_provider().signature_verification_algorithms;
+    let cell = match std::ptr::eq(algorithms.all, ring.all) {
+        true => &RING,
+        false => &HOST,
+    };
+    cell.get_or_init(|| HandshakeVerifier::new(algorithms))
         .clone()
 }
 

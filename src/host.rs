@@ -14,8 +14,11 @@ use rustls::crypto::cipher::{
     OutboundPlainMessage, PrefixedPayload, Tls12AeadAlgorithm, Tls13AeadAlgorithm,
     UnsupportedOperationError, NONCE_LEN,
 };
-use rustls::crypto::{CryptoProvider, KeyProvider};
-use rustls::pki_types::{PrivateKeyDer, SubjectPublicKeyInfoDer};
+use rustls::crypto::{CryptoProvider, KeyProvider, WebPkiSupportedAlgorithms};
+use rustls::pki_types::{
+    AlgorithmIdentifier, InvalidSignature, PrivateKeyDer, SignatureVerificationAlgorithm,
+    SubjectPublicKeyInfoDer,
+};
 use rustls::sign::{Signer, SigningKey};
 use rustls::{
     CipherSuite, ConnectionTrafficSecrets, ContentType, Error, ProtocolVersion, SignatureAlgorithm,
@@ -46,12 +49,22 @@ extern "C" {
     fn host_sign_key_drop(id: i32);
     #[wasm_bindgen(js_name = hostSign)]
     fn host_sign(id: i32, scheme: u16, message: &[u8]) -> Option<Vec<u8>>;
+    #[wasm_bindgen(js_name = hostVerify)]
+    fn host_verify(
+        kind: u32,
+        hash: u32,
+        min_bits: u32,
+        public_key: &[u8],
+        message: &[u8],
+        signature: &[u8],
+    ) -> bool;
     #[wasm_bindgen(js_name = hostOpen)]
     fn host_open(alg: u32, id: u32, nonce: &[u8], aad: &[u8], data: &mut [u8], tag: &[u8]) -> bool;
 }
 
-/// `hostCrypto()` bit: handshake signatures.
+/// `hostCrypto()` bits: making handshake signatures, checking signatures.
 const SIGN: u32 = 8;
+const VERIFY: u32 = 16;
 const TAG_LEN: usize = 16;
 /// TLS 1.2 AES-GCM: the record carries the last 8 nonce bytes (RFC 5288 §3).
 const EXPLICIT_NONCE_LEN: usize = 8;
@@ -434,11 +447,126 @@ pub fn provider(base: CryptoProvider) -> CryptoProvider {
         0 => base.key_provider,
         _ => &HostKeys,
     };
+    let signature_verification_algorithms = match mask & VERIFY {
+        0 => base.signature_verification_algorithms,
+        _ => host_verification(base.signature_verification_algorithms),
+    };
     CryptoProvider {
         cipher_suites,
         key_provider,
+        signature_verification_algorithms,
         ..base
     }
+}
+
+// --- signature verification ---------------------------------------------------
+
+/// One of webpki's ring algorithms, checked by the host. The host's "valid" is
+/// final; anything else (a bad signature, a key it cannot load, an RSA key
+/// outside the algorithm's size range) is decided by ring, so failures and
+/// their errors stay exactly ring's.
+#[derive(Debug)]
+struct HostVerify {
+    ring: &'static dyn SignatureVerificationAlgorithm,
+    /// For `hostVerify`: 0 RSA PKCS#1 v1.5, 1 RSA-PSS, 2 ECDSA P-256, 3 ECDSA P-384, 4 Ed25519.
+    kind: u32,
+    /// 0 SHA-256, 1 SHA-384, 2 SHA-512, 3 none (Ed25519).
+    hash: u32,
+    /// RSA: the smallest modulus ring's algorithm accepts.
+    min_bits: u32,
+}
+
+impl SignatureVerificationAlgorithm for HostVerify {
+    fn verify_signature(
+        &self,
+        public_key: &[u8],
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), InvalidSignature> {
+        if host_verify(
+            self.kind,
+            self.hash,
+            self.min_bits,
+            public_key,
+            message,
+            signature,
+        ) {
+            return Ok(());
+        }
+        self.ring.verify_signature(public_key, message, signature)
+    }
+
+    fn public_key_alg_id(&self) -> AlgorithmIdentifier {
+        self.ring.public_key_alg_id()
+    }
+
+    fn signature_alg_id(&self) -> AlgorithmIdentifier {
+        self.ring.signature_alg_id()
+    }
+}
+
+/// `ring`'s algorithm set with each algorithm the host can check wrapped (made once).
+fn host_verification(ring: WebPkiSupportedAlgorithms) -> WebPkiSupportedAlgorithms {
+    static HOST: OnceLock<WebPkiSupportedAlgorithms> = OnceLock::new();
+    *HOST.get_or_init(|| {
+        use webpki::ring as w;
+        // ring's algorithms are told apart by their identifiers (their addresses
+        // differ from crate to crate).
+        let table: [(&'static dyn SignatureVerificationAlgorithm, u32, u32, u32); 14] = [
+            (w::RSA_PKCS1_2048_8192_SHA256, 0, 0, 2048),
+            (w::RSA_PKCS1_2048_8192_SHA384, 0, 1, 2048),
+            (w::RSA_PKCS1_2048_8192_SHA512, 0, 2, 2048),
+            (w::RSA_PKCS1_2048_8192_SHA256_ABSENT_PARAMS, 0, 0, 2048),
+            (w::RSA_PKCS1_2048_8192_SHA384_ABSENT_PARAMS, 0, 1, 2048),
+            (w::RSA_PKCS1_2048_8192_SHA512_ABSENT_PARAMS, 0, 2, 2048),
+            (w::RSA_PSS_2048_8192_SHA256_LEGACY_KEY, 1, 0, 2048),
+            (w::RSA_PSS_2048_8192_SHA384_LEGACY_KEY, 1, 1, 2048),
+            (w::RSA_PSS_2048_8192_SHA512_LEGACY_KEY, 1, 2, 2048),
+            (w::ECDSA_P256_SHA256, 2, 0, 0),
+            (w::ECDSA_P256_SHA384, 2, 1, 0),
+            (w::ECDSA_P384_SHA256, 3, 0, 0),
+            (w::ECDSA_P384_SHA384, 3, 1, 0),
+            (w::ED25519, 4, 3, 0),
+        ];
+        type Alg = &'static dyn SignatureVerificationAlgorithm;
+        let same = |a: &Alg, b: &Alg| {
+            a.public_key_alg_id() == b.public_key_alg_id()
+                && a.signature_alg_id() == b.signature_alg_id()
+        };
+        let all: Vec<Alg> = ring
+            .all
+            .iter()
+            .map(|alg| match table.iter().find(|(r, ..)| same(r, alg)) {
+                Some(&(_, kind, hash, min_bits)) => {
+                    let host: Alg = Box::leak(Box::new(HostVerify {
+                        ring: *alg,
+                        kind,
+                        hash,
+                        min_bits,
+                    }));
+                    host
+                }
+                None => *alg,
+            })
+            .collect();
+        // The per-scheme lists reuse the wrapped algorithms of `all`.
+        let mapping: Vec<(SignatureScheme, &'static [Alg])> = ring
+            .mapping
+            .iter()
+            .map(|(scheme, algs)| {
+                let algs: Vec<Alg> = algs
+                    .iter()
+                    .map(|a| *all.iter().find(|h| same(h, a)).unwrap_or(a))
+                    .collect();
+                let algs: &'static [Alg] = Box::leak(algs.into_boxed_slice());
+                (*scheme, algs)
+            })
+            .collect();
+        WebPkiSupportedAlgorithms {
+            all: Box::leak(all.into_boxed_slice()),
+            mapping: Box::leak(mapping.into_boxed_slice()),
+        }
+    })
 }
 
 // --- handshake signatures -----------------------------------------------------

@@ -148,3 +148,52 @@ for (const [version, suite, code] of TAMPERED) {
     });
   }
 }
+
+// Handshake signatures and chain checks on both paths: an RSA server key
+// (PSS in TLS 1.3, PKCS#1 in TLS 1.2 where the client asks for it), and the
+// verdicts OpenSSL's codes name.
+for (const [mode, host] of Object.entries(MODES)) {
+  for (const version of ['TLSv1.3', 'TLSv1.2']) {
+    test(`${mode} crypto, ${version}: RSA-2048 wasm-tls server signs, node:tls client checks`, async (t) => {
+      const srv = await inMode(host, () => tlsServer(t, tls, { ...certs.rsa, minVersion: version, maxVersion: version }));
+      const client = ntls.connect({ host: '127.0.0.1', port: srv.port, servername: 'localhost', ca: certs.ca, sigalgs: version === 'TLSv1.2' ? 'RSA+SHA384' : undefined });
+      t.after(() => client.destroy());
+      await once(client, 'secureConnect');
+      assert.equal(client.authorized, true);
+      assert.equal(client.getProtocol(), version);
+      assert.equal(sha256(await echo(client, bytes(1000))), sha256(bytes(1000)));
+    });
+
+    test(`${mode} crypto, ${version}: wasm-tls client checks an RSA-2048 node:tls server`, async (t) => {
+      const srv = await nodeServer({ ...certs.rsa, minVersion: version, maxVersion: version });
+      t.after(() => srv.close());
+      const client = await inMode(host, () => connect({ host: '127.0.0.1', port: srv.port, servername: 'localhost', ca: certs.ca }));
+      t.after(() => client.destroy());
+      await secure(client);
+      assert.equal(client.authorized, true);
+      assert.equal(client.getProtocol(), version);
+    });
+  }
+
+  test(`${mode} crypto: chain verdicts match node:tls`, async (t) => {
+    const cases = [
+      [{ ...certs.self }, certs.ca],
+      [{ ...certs.ec }, certs.other.cert],
+      [{ ...certs.chained }, certs.ca],
+    ];
+    for (const [i, [material, ca]] of cases.entries()) {
+      const srv = await nodeServer(material);
+      t.after(() => srv.close());
+      const opts = { host: '127.0.0.1', port: srv.port, servername: 'localhost', ca, rejectUnauthorized: false };
+      const expected = ntls.connect(opts);
+      await once(expected, 'secureConnect');
+      expected.destroy();
+      const client = await inMode(host, () => connect(opts));
+      await secure(client);
+      client.destroy();
+      assert.equal(expected.authorized, i === 2); // the oracle sees two bad chains, one good
+      assert.equal(client.authorized, expected.authorized);
+      assert.equal(client.authorizationError?.code ?? client.authorizationError, expected.authorizationError?.code ?? expected.authorizationError);
+    }
+  });
+}
