@@ -2,7 +2,7 @@
 //! ciphertext out. It never does I/O, never sleeps and never panics; every
 //! failure is a `TlsError` for this connection alone.
 
-use std::io::{ErrorKind, Read, Write};
+use std::io::{BufRead, ErrorKind, Write};
 use std::sync::{Arc, Mutex};
 
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
@@ -252,15 +252,19 @@ impl Engine {
     }
 
     fn drain_plaintext(&mut self, out: &mut Vec<u8>) -> Result<(), TlsError> {
+        // Straight from rustls' buffer, one copy.
         let mut reader = self.conn.reader();
-        let mut chunk = [0u8; 16 * 1024];
         loop {
-            match reader.read(&mut chunk) {
-                Ok(0) => {
+            match reader.fill_buf() {
+                Ok([]) => {
                     self.peer_closed = true;
                     return Ok(());
                 }
-                Ok(n) => out.extend_from_slice(chunk.get(..n).unwrap_or_default()),
+                Ok(chunk) => {
+                    let n = chunk.len();
+                    out.extend_from_slice(chunk);
+                    reader.consume(n);
+                }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(()),
                 // UnexpectedEof only follows a transport EOF, which we never feed.
                 Err(e) => return Err(self.fail(TlsError::new("ECONNRESET", e.to_string()))),

@@ -8,7 +8,7 @@ import net from 'node:net';
 import ntls from 'node:tls';
 import tls, { connect } from 'wasm-tls';
 import { certs } from './helpers/certs.js';
-import { bytes, nodeServer, secure, sha256, tlsServer } from './helpers/peers.js';
+import { bytes, nodeServer, opensslServer, secure, sha256, tlsServer } from './helpers/peers.js';
 
 const SWITCH = Symbol.for('wasm-tls.hostCrypto');
 const SUITES = [
@@ -196,4 +196,27 @@ for (const [mode, host] of Object.entries(MODES)) {
       assert.equal(client.authorizationError?.code ?? client.authorizationError, expected.authorizationError?.code ?? expected.authorizationError);
     }
   });
+}
+
+// Without native AES (browsers, workerd) a client offers ChaCha20-Poly1305 first;
+// with it, the order stays rustls' (AES-GCM first). openssl s_server follows the
+// client's order (node:tls servers their own).
+for (const [mode, host] of Object.entries(MODES)) {
+  for (const [version, chacha] of [['TLSv1.3', 'TLS_CHACHA20_POLY1305_SHA256'], ['TLSv1.2', 'ECDHE-ECDSA-CHACHA20-POLY1305']]) {
+    test(`${mode} crypto, ${version}: the suite openssl s_server picks from our default offer`, async (t) => {
+      const flag = version === 'TLSv1.3' ? '-tls1_3' : '-tls1_2';
+      const srv = await opensslServer(['-cert', certs.path('ec.crt'), '-key', certs.path('ec.key'), flag]);
+      t.after(() => srv.close());
+      const client = await inMode(host, () => connect({ host: '127.0.0.1', port: srv.port, servername: 'localhost', ca: certs.ca }));
+      t.after(() => client.destroy());
+      await secure(client);
+      assert.equal(client.getCipher().name === chacha, !host, client.getCipher().name);
+      client.destroy();
+      // An explicit list keeps its order either way.
+      const pinned = await inMode(host, () => connect({ host: '127.0.0.1', port: srv.port, servername: 'localhost', ca: certs.ca, ciphers: 'TLS_AES_128_GCM_SHA256:ECDHE-ECDSA-AES128-GCM-SHA256' }));
+      t.after(() => pinned.destroy());
+      await secure(pinned);
+      assert.match(pinned.getCipher().name, /AES128-GCM|AES_128_GCM/);
+    });
+  }
 }
