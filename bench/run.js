@@ -599,9 +599,14 @@ async function main() {
 
     // --- report ---
     const fmt = (v) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
-    const ratio = (a, b) => `${(a / b).toFixed(a / b >= 1 ? 2 : 3)}×`;
+    // Ratios are medians of per-round ratios: candidates run back to back within a
+    // round, so pairing them cancels much of a shared machine's drift.
+    const ratio = (xs, ys) => {
+      const q = median(xs.map((x, i) => x / ys[i]));
+      return `${q.toFixed(q >= 1 ? 2 : 3)}×`;
+    };
     const lines = [];
-    lines.push(`wasm-tls benchmark: medians of ${rounds} round(s) after a warm-up; client rows: all clients against one node:tls server process;`);
+    lines.push(`wasm-tls benchmark: medians of ${rounds} round(s) after a warm-up (ratios: medians of per-round ratios); client rows: all clients against one node:tls server process;`);
     lines.push('"Server:" rows: node:tls clients against a wasm-tls server process (wasm-tls column) or a node:tls server process (node:tls column)');
     lines.push(`Node ${process.version}, OpenSSL ${process.versions.openssl}, rustls ${cargoLockVersion('rustls')} (ring ${cargoLockVersion('ring')}, native opt-level ${native.opt}), ${cpus()[0]?.model ?? '?'} × ${cpus().length}`);
     lines.push('');
@@ -610,9 +615,9 @@ async function main() {
     for (const t of tests) {
       const s = samples.get(t);
       const [w, n, r, o] = ['wasm-tls', 'node:tls', 'native rustls', WASM_ONLY].map((k) => (s[k] ? median(s[k]) : undefined));
-      const other = (v) => (v === undefined ? ['—', ''] : [fmt(v), ratio(v, n)]);
-      const [native, only] = [other(r), other(o)];
-      lines.push(`| ${t.label} | ${fmt(w)} | ${fmt(n)} | ${native[0]} | ${only[0]} | ${ratio(w, n)} | ${native[1]} | ${only[1]} |`);
+      const other = (v, k) => (v === undefined ? ['—', ''] : [fmt(v), ratio(s[k], s['node:tls'])]);
+      const [native, only] = [other(r, 'native rustls'), other(o, WASM_ONLY)];
+      lines.push(`| ${t.label} | ${fmt(w)} | ${fmt(n)} | ${native[0]} | ${only[0]} | ${ratio(s['wasm-tls'], s['node:tls'])} | ${native[1]} | ${only[1]} |`);
     }
     const kb = (b) => (b / 1000).toFixed(1);
     lines.push(`| pkg/wasm_tls_bg.wasm raw (KB) | ${kb(sizes.raw)} | — | — | — | | | |`);
