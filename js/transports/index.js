@@ -1,6 +1,7 @@
 // Turns whatever the user handed us as a byte pipe into a Transport.
-// Adapters know nothing of TLS; see index.d.ts (Transport) for the contract.
+// Adapters know nothing of TLS; see index.d.ts (Transport) and docs/transports.md.
 import { duplexTransport } from './duplex.js';
+import { streamsTransport } from './streams.js';
 
 /** A ready-made adapter: has the Transport methods. */
 export const isTransport = (x) => typeof x?.start === 'function' && typeof x?.write === 'function' &&
@@ -8,6 +9,10 @@ export const isTransport = (x) => typeof x?.start === 'function' && typeof x?.wr
 
 /** A Node-style Duplex (net.Socket, stream.Duplex, ...). */
 const isDuplex = (x) => typeof x?.pipe === 'function' && typeof x?.on === 'function' && typeof x?.write === 'function';
+
+/** `{ readable, writable }` WHATWG streams (a Deno.Conn, a workerd Socket, Duplex.toWeb()), or a promise of one. */
+const isStreamPair = (x) => (typeof x?.readable?.getReader === 'function' && typeof x?.writable?.getWriter === 'function') ||
+  typeof x?.then === 'function';
 
 /**
  * @param {unknown} value a Transport, a Node Duplex, a WebSocket or ws:/wss: URL,
@@ -17,10 +22,11 @@ const isDuplex = (x) => typeof x?.pipe === 'function' && typeof x?.on === 'funct
 export function toTransport(value) {
   if (isTransport(value)) return /** @type {any} */ (value);
   if (isDuplex(value)) return duplexTransport(/** @type {any} */ (value));
+  if (isStreamPair(value)) return streamsTransport(/** @type {any} */ (value));
   const err = new TypeError('options.transport must be a Transport, a Duplex, a WebSocket or ws:/wss: URL, ' +
     'a { readable, writable } stream pair or a MessagePort');
   Object.assign(err, { code: 'ERR_INVALID_ARG_TYPE' });
   throw err;
 }
 
-export { duplexTransport };
+export { duplexTransport, streamsTransport };
