@@ -1,0 +1,65 @@
+// Deno: TCP is Deno's own (Deno.connect, Deno.listen); each Deno.Conn is a
+// { readable, writable } pair, carried by the streams transport.
+import { streamsTransport } from '../transports/streams.js';
+import { familyOf, runtimeError } from '../transports/common.js';
+
+/**
+ * A Deno.Conn as the streams transport's pair, read with conn.read(): the
+ * end of conn.readable closes the whole resource, so after the peer's FIN
+ * nothing could be written (no close_notify, no half-open echo).
+ */
+function halfOpenPair(conn) {
+  const readable = new ReadableStream({
+    async pull(controller) {
+      const buffer = new Uint8Array(64 * 1024);
+      const n = await conn.read(buffer);
+      if (n === null) controller.close();
+      else controller.enqueue(buffer.subarray(0, n));
+    },
+  }, { highWaterMark: 0 }); // read only when asked: backpressure reaches the kernel
+  return {
+    readable,
+    writable: conn.writable,
+    closeWrite: () => conn.closeWrite(),
+    close: () => conn.close(),
+    remoteAddr: conn.remoteAddr,
+    localAddr: conn.localAddr,
+  };
+}
+
+/** @param {{ host?: string, port: number }} options */
+function connectTcp({ host = 'localhost', port }) {
+  const conn = Deno.connect({ hostname: host, port, transport: 'tcp' });
+  return streamsTransport(conn.then(halfOpenPair, (e) => {
+    throw runtimeError(e, { syscall: 'connect', address: host, port });
+  }));
+}
+
+/** @type {import('./index.js').Platform['listenTcp']} */
+async function listenTcp({ host, port }, onTransport) {
+  // Node listens on '::' (both families) when no host is given.
+  const hostname = host ?? '::';
+  let listener;
+  try {
+    listener = Deno.listen({ hostname, port, transport: 'tcp' });
+  } catch (e) {
+    throw runtimeError(e, { syscall: 'listen', address: hostname, port });
+  }
+  const { hostname: address, port: bound } = listener.addr;
+  (async () => {
+    try {
+      for await (const conn of listener) onTransport(streamsTransport(halfOpenPair(conn)));
+    } catch {
+      // the listener was closed
+    }
+  })();
+  return {
+    address: () => ({ address, family: familyOf(address), port: bound }),
+    // Stops accepting; live connections go on, as net.Server#close.
+    close: () => listener.close(),
+    ref: () => listener.ref(),
+    unref: () => listener.unref(),
+  };
+}
+
+export const denoPlatform = { name: 'Deno', connectTcp, listenTcp };

@@ -1,0 +1,277 @@
+// wasm-tls inside the real runtimes: Deno and Bun (their own TCP, client and
+// server) and Cloudflare's workerd (connect() from cloudflare:sockets). This
+// process starts the peers (node:tls, openssl s_server / s_client), runs the
+// scripts in tests/runtimes/ inside each runtime, and compares what they report
+// with what node:tls reports for the same peer.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ntls from 'node:tls';
+import { certs } from './helpers/certs.js';
+import { nodeServer, opensslServer, sha256 } from './helpers/peers.js';
+import { runClient } from '../runtimes/common.js';
+
+const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const bin = (name) => join(repo, 'node_modules', '.bin', name);
+const TIMEOUT = 120_000;
+
+// An app of its own that depends on wasm-tls: node_modules/wasm-tls links to
+// this repository, so the runtimes resolve the package through its "exports".
+const app = mkdtempSync(join(tmpdir(), 'wasm-tls-runtimes-'));
+process.on('exit', () => rmSync(app, { recursive: true, force: true }));
+mkdirSync(join(app, 'node_modules'));
+symlinkSync(repo, join(app, 'node_modules', 'wasm-tls'), 'dir');
+writeFileSync(join(app, 'package.json'), JSON.stringify({ type: 'module', dependencies: { 'wasm-tls': '*' } }));
+cpSync(join(repo, 'tests', 'runtimes'), app, { recursive: true });
+
+// The narrowest permissions Deno needs: loopback TCP, the package's own files (the .wasm), our config.
+const RUNTIMES = {
+  deno: (script) => [bin('deno'), ['run', '--no-prompt', '--allow-net=127.0.0.1', `--allow-read=${repo}`,
+    '--allow-env=WASM_TLS_RT', script]],
+  bun: (script) => [bin('bun'), [script]],
+};
+
+/**
+ * Runs `script` from the app inside `runtime` with `cfg` in WASM_TLS_RT.
+ * `next()` resolves with its next JSON line; `exit` with its exit code.
+ */
+function launch(t, runtime, script, cfg) {
+  const [command, args] = RUNTIMES[runtime](script);
+  assert.ok(existsSync(command), `${command} is missing: run npm install`);
+  const proc = spawn(command, args, {
+    cwd: app,
+    env: { ...process.env, WASM_TLS_RT: JSON.stringify(cfg), NO_COLOR: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  const lines = [];
+  const waiting = [];
+  proc.stderr.on('data', (d) => { stderr += d; });
+  proc.stdout.on('data', (d) => {
+    stdout += d;
+    let nl;
+    while ((nl = stdout.indexOf('\n')) >= 0) {
+      const line = stdout.slice(0, nl);
+      stdout = stdout.slice(nl + 1);
+      if (!line.startsWith('{')) continue;
+      const value = JSON.parse(line);
+      if (waiting.length) waiting.shift().resolve(value);
+      else lines.push(value);
+    }
+  });
+  const watchdog = setTimeout(() => proc.kill('SIGKILL'), TIMEOUT - 10_000);
+  const exit = once(proc, 'exit').then(([code, signal]) => {
+    clearTimeout(watchdog);
+    for (const w of waiting.splice(0)) w.reject(new Error(`${runtime} ${script} exited (${code ?? signal}) early:\n${stderr}`));
+    return code ?? signal;
+  });
+  t.after(() => proc.exitCode === null && proc.kill('SIGKILL'));
+  return {
+    next: () => (lines.length ? Promise.resolve(lines.shift())
+      : new Promise((resolve, reject) => (proc.exitCode === null ? waiting.push({ resolve, reject })
+        : reject(new Error(`${runtime} ${script} has exited:\n${stderr}`))))),
+    exit,
+    stderr: () => stderr,
+  };
+}
+
+/** Runs a script to its end: its one JSON line, after checking it exited with 0. */
+async function runScript(t, runtime, script, cfg) {
+  const run = launch(t, runtime, script, cfg);
+  const value = await run.next();
+  assert.equal(await run.exit, 0, run.stderr());
+  return value;
+}
+
+/** A node:tls echo server that records the SHA-256 of what each connection sent. */
+async function echoServer(t, options) {
+  const hashes = [];
+  const srv = await nodeServer(options, (s) => {
+    const chunks = [];
+    s.on('data', (c) => { chunks.push(c); s.write(c); });
+    s.on('end', () => { hashes.push(sha256(Buffer.concat(chunks))); s.end(); });
+  });
+  t.after(() => srv.close());
+  return { ...srv, hashes };
+}
+
+/** Fields that differ between any two connections (ports, random payloads). */
+function comparable(seen) {
+  const { sent, received, entry, ...rest } = seen;
+  return rest;
+}
+
+/** openssl s_client against 127.0.0.1:port with `args`, writing `input`; resolves with its output once it exits. */
+async function sClient(port, args, input) {
+  const proc = spawn('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-servername', 'localhost',
+    '-CAfile', certs.path('ca.crt'), '-verify_return_error', '-ign_eof', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout.on('data', (d) => { out += d; });
+  proc.stderr.on('data', (d) => { out += d; });
+  proc.stdin.end(input);
+  const [code] = await once(proc, 'exit');
+  assert.equal(code, 0, out);
+  return out;
+}
+
+/** The session facts s_client prints. */
+function sClientSaw(out) {
+  return {
+    protocol: /^\s*Protocol\s*:\s*(\S+)/m.exec(out)?.[1],
+    cipher: /^\s*Cipher\s*:\s*(\S+)/m.exec(out)?.[1],
+    verify: /Verify return code: (\d+ \([^)]*\))/.exec(out)?.[1],
+    alpn: /ALPN protocol: (\S+)/.exec(out)?.[1] ?? null,
+  };
+}
+
+for (const runtime of Object.keys(RUNTIMES)) {
+  test(`${runtime}: client over ${runtime}'s own TCP against a node:tls server matches node:tls`, { timeout: TIMEOUT }, async (t) => {
+    const srv = await echoServer(t, { ...certs.chained, ALPNProtocols: ['http/1.1'] });
+    const size = 2 << 20; // large enough that the runtime's socket takes it in parts
+    const cfg = {
+      port: srv.port,
+      options: { ca: certs.ca, servername: 'localhost', ALPNProtocols: ['h2', 'http/1.1'] },
+      send: { size },
+      expect: size,
+    };
+    const seen = await runScript(t, runtime, 'client.js', cfg);
+    assert.equal(seen.error, undefined, JSON.stringify(seen.error));
+    assert.equal(seen.entry, new URL(`../../js/entry/${runtime}.js`, import.meta.url).href,
+      'the package resolves to its own entry through "exports"');
+    const oracle = await runClient(ntls, { ...cfg, send: { size: 1 }, expect: 1 });
+    // Protocol, cipher, verdict, ALPN, addresses, the detailed peer chain, event order: all as node:tls.
+    assert.deepEqual(comparable(seen), comparable(JSON.parse(JSON.stringify(oracle))));
+    assert.equal(seen.protocol, 'TLSv1.3');
+    assert.equal(seen.authorized, true);
+    assert.equal(seen.alpnProtocol, 'http/1.1');
+    assert.deepEqual(seen.peer.issuerCertificate.subject, { O: 'wasm-tls tests', CN: 'Test Intermediate CA' });
+    // Every byte went through and came back.
+    assert.deepEqual(seen.received, seen.sent);
+    assert.equal(seen.sent.length, size);
+    assert.equal(srv.hashes[0], seen.sent.sha256);
+  });
+
+  test(`${runtime}: client against openssl s_server (TLS 1.2, RSA, ALPN) matches node:tls`, { timeout: TIMEOUT }, async (t) => {
+    const srv = await opensslServer(['-cert', certs.path('rsa.crt'), '-key', certs.path('rsa.key'), '-tls1_2',
+      '-cipher', 'ECDHE-RSA-AES128-GCM-SHA256', '-alpn', 'h2', '-rev']);
+    t.after(() => srv.close());
+    const cfg = {
+      port: srv.port,
+      options: { ca: certs.ca, servername: 'localhost', ALPNProtocols: ['h2', 'http/1.1'] },
+      send: { text: 'hello from the runtime\n' },
+      expect: 23,
+    };
+    const seen = await runScript(t, runtime, 'client.js', cfg);
+    assert.equal(seen.error, undefined, JSON.stringify(seen.error));
+    assert.equal(seen.received.text, 'emitnur eht morf olleh\n');
+    assert.equal(seen.protocol, 'TLSv1.2');
+    assert.deepEqual(seen.cipher, { name: 'ECDHE-RSA-AES128-GCM-SHA256', standardName: 'TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256', version: 'TLSv1.2' });
+    assert.equal(seen.alpnProtocol, 'h2');
+    assert.match(srv.output(), /Protocol version: TLSv1\.2/);
+    assert.match(srv.output(), /Ciphersuite: ECDHE-RSA-AES128-GCM-SHA256/);
+    // s_server serves one connection at a time: node:tls goes second.
+    const oracle = await runClient(ntls, cfg);
+    assert.deepEqual(comparable(seen), comparable(JSON.parse(JSON.stringify(oracle))));
+  });
+
+  test(`${runtime}: half-open: the server ends first, the client still sends (allowHalfOpen)`, { timeout: TIMEOUT }, async (t) => {
+    const got = [];
+    const srv = await nodeServer({ ...certs.ec, allowHalfOpen: true }, (s) => {
+      const chunks = [];
+      s.on('data', (c) => chunks.push(c));
+      s.on('end', () => got.push(Buffer.concat(chunks).toString()));
+      s.end('bye first\n');
+    });
+    t.after(() => srv.close());
+    const cfg = {
+      port: srv.port,
+      options: { ca: certs.ca, servername: 'localhost', allowHalfOpen: true },
+      send: { text: 'sent after your end\n' },
+      expect: 10,
+    };
+    const seen = await runScript(t, runtime, 'client.js', cfg);
+    assert.equal(seen.error, undefined, JSON.stringify(seen.error));
+    const oracle = await runClient(ntls, cfg);
+    assert.deepEqual(comparable(seen), comparable(JSON.parse(JSON.stringify(oracle))));
+    assert.equal(seen.received.text, 'bye first\n');
+    assert.deepEqual(got, ['sent after your end\n', 'sent after your end\n']);
+  });
+
+  test(`${runtime}: a refused connection fails as node:tls does`, { timeout: TIMEOUT }, async (t) => {
+    const srv = await echoServer(t, certs.ec);
+    const port = srv.port;
+    await srv.close(); // nothing listens there now
+    const cfg = { port, options: { ca: certs.ca, servername: 'localhost' }, send: { size: 1 }, expect: 1 };
+    const seen = await runScript(t, runtime, 'client.js', cfg);
+    const oracle = await runClient(ntls, cfg);
+    assert.equal(oracle.error.code, 'ECONNREFUSED');
+    assert.deepEqual({ code: seen.error.code, syscall: seen.error.syscall, events: seen.events },
+      { code: oracle.error.code, syscall: oracle.error.syscall, events: oracle.events });
+  });
+
+  test(`${runtime}: tls.createServer().listen(0) on ${runtime}'s own TCP, with node:tls and openssl s_client`, { timeout: TIMEOUT }, async (t) => {
+    const run = launch(t, runtime, 'server.js', {
+      servers: [
+        { reply: 'echo', options: { ...certs.ec, ca: certs.ca, requestCert: true, ALPNProtocols: ['h2', 'http/1.1'] } },
+        { reply: 'line', options: { key: [certs.ec.key, certs.rsa.key], cert: [certs.ec.cert, certs.rsa.cert] } },
+      ],
+      connections: 3,
+    });
+    const { listening } = await run.next();
+    for (const a of listening) assert.deepEqual({ ...a, port: 0 }, { address: '127.0.0.1', family: 'IPv4', port: 0 });
+    const [echoPort, linePort] = listening.map((a) => a.port);
+
+    // node:tls with a client certificate: 1 MiB echoed.
+    const payload = (await import('node:crypto')).randomBytes(1 << 20);
+    const c = ntls.connect({ host: '127.0.0.1', port: echoPort, servername: 'localhost', ca: certs.ca,
+      ...certs.client, ALPNProtocols: ['h2'] });
+    await once(c, 'secureConnect');
+    const client = { protocol: c.getProtocol(), cipher: c.getCipher(), authorized: c.authorized, alpnProtocol: c.alpnProtocol };
+    const clientPort = c.localPort;
+    const chunks = [];
+    c.on('data', (d) => chunks.push(d));
+    c.end(payload);
+    await once(c, 'close');
+    assert.equal(sha256(Buffer.concat(chunks)), sha256(payload));
+    assert.deepEqual(client, { protocol: 'TLSv1.3', cipher: client.cipher, authorized: true, alpnProtocol: 'h2' });
+
+    // openssl s_client, TLS 1.3 and TLS 1.2 (RSA), against the line server.
+    const out13 = await sClient(linePort, ['-tls1_3'], 'hello 1.3\n');
+    const out12 = await sClient(linePort, ['-tls1_2', '-cipher', 'ECDHE-RSA-AES128-GCM-SHA256'], 'hello 1.2\n');
+    assert.match(out13, /got hello 1\.3/);
+    assert.match(out12, /got hello 1\.2/);
+
+    const { seen, errors, listening: still } = await run.next();
+    assert.deepEqual(errors, []);
+    assert.deepEqual(still, [false, false]);
+    assert.equal(await run.exit, 0, `the runtime exits once its servers are closed\n${run.stderr()}`);
+    const byServer = (i) => seen.filter((s) => s.server === i);
+    const [echoSide] = byServer(0);
+    assert.deepEqual({
+      protocol: echoSide.protocol, cipher: echoSide.cipher, authorized: echoSide.authorized,
+      alpnProtocol: echoSide.alpnProtocol,
+    }, client);
+    assert.equal(echoSide.servername, 'localhost');
+    assert.equal(echoSide.peer.subject.CN, 'wasm-tls client');
+    assert.equal(echoSide.remoteAddress, '127.0.0.1');
+    assert.equal(echoSide.remotePort, clientPort);
+    assert.deepEqual(echoSide.received, { length: payload.length, sha256: sha256(payload) });
+
+    for (const out of [out13, out12]) {
+      const saw = sClientSaw(out);
+      assert.equal(saw.verify, '0 (ok)');
+      const side = byServer(1).find((s) => s.protocol === saw.protocol);
+      assert.ok(side, `the server saw a ${saw.protocol} connection: ${JSON.stringify(seen)}`);
+      assert.equal(side.cipher.name, saw.cipher);
+      assert.equal(side.servername, 'localhost');
+      assert.equal(side.authorized, false); // no client certificate was asked for
+    }
+    assert.deepEqual(byServer(1).map((s) => s.protocol).sort(), ['TLSv1.2', 'TLSv1.3']);
+  });
+}
