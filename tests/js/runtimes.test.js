@@ -11,6 +11,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeF
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import net from 'node:net';
 import ntls from 'node:tls';
 import { certs } from './helpers/certs.js';
 import { nodeServer, opensslServer, sha256 } from './helpers/peers.js';
@@ -275,3 +276,95 @@ for (const runtime of Object.keys(RUNTIMES)) {
     assert.deepEqual(byServer(1).map((s) => s.protocol).sort(), ['TLSv1.2', 'TLSv1.3']);
   });
 }
+
+/**
+ * Bundles tests/runtimes/worker.js as a Worker (esbuild, conditions workerd/worker/browser;
+ * the .wasm stays a module of its own) and serves it with `workerd serve` on a
+ * 127.0.0.1 socket this process opened. Resolves to `post(cfg)` -> the worker's JSON.
+ */
+async function startWorkerd(t) {
+  const { build } = await import('esbuild');
+  await build({
+    entryPoints: [join(app, 'worker.js')],
+    outfile: join(app, 'worker.bundle.js'),
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    conditions: ['workerd', 'worker', 'browser'],
+    external: ['cloudflare:sockets'],
+    logLevel: 'error',
+    plugins: [{
+      name: 'wasm-module',
+      setup(b) {
+        b.onResolve({ filter: /\.wasm$/ }, () => ({ path: 'wasm_tls_bg.wasm', external: true }));
+      },
+    }],
+  });
+  cpSync(join(repo, 'pkg', 'wasm_tls_bg.wasm'), join(app, 'wasm_tls_bg.wasm'));
+  // workerd takes the listening socket from us (fd 3): no port to guess.
+  const listener = net.createServer();
+  listener.listen(0, '127.0.0.1');
+  await once(listener, 'listening');
+  const { port } = listener.address();
+  const proc = spawn(bin('workerd'), ['serve', 'workerd.capnp', '--socket-fd', 'http=3'], {
+    cwd: app, stdio: ['ignore', 'pipe', 'pipe', listener._handle.fd],
+  });
+  listener.close(); // workerd holds its own copy
+  let output = '';
+  proc.stdout.on('data', (d) => { output += d; });
+  proc.stderr.on('data', (d) => { output += d; });
+  t.after(() => proc.kill('SIGKILL'));
+  return async (cfg) => {
+    assert.equal(proc.exitCode, null, `workerd exited:\n${output}`);
+    const res = await fetch(`http://127.0.0.1:${port}/`, { method: 'POST', body: JSON.stringify(cfg) });
+    const text = await res.text();
+    assert.equal(res.status, 200, `${text}\n${output}`);
+    return JSON.parse(text);
+  };
+}
+
+test('workerd: client over connect() (cloudflare:sockets, no nodejs_compat) against node:tls matches node:tls', { timeout: TIMEOUT }, async (t) => {
+  const post = await startWorkerd(t);
+  const srv = await echoServer(t, { ...certs.chained, ALPNProtocols: ['http/1.1'] });
+  const size = 1 << 20;
+  const cfg = {
+    port: srv.port,
+    options: { ca: certs.ca, servername: 'localhost', ALPNProtocols: ['h2', 'http/1.1'] },
+    send: { size },
+    expect: size,
+  };
+  const seen = await post(cfg);
+  assert.equal(seen.error, undefined, JSON.stringify(seen.error));
+  // No Node APIs in this worker: the package ran on its bundled polyfills.
+  assert.equal(seen.hasProcess, 'undefined');
+  const oracle = JSON.parse(JSON.stringify(await runClient(ntls, { ...cfg, send: { size: 1 }, expect: 1 })));
+  // workerd's connect() does not tell the local address: left out on both sides.
+  const { localAddress, localPort, listen, hasProcess, ...rest } = comparable(seen);
+  const { localAddress: a, localPort: p, ...expected } = comparable(oracle);
+  assert.deepEqual(rest, expected);
+  assert.equal(seen.protocol, 'TLSv1.3');
+  assert.equal(seen.authorized, true);
+  assert.equal(seen.peer.subject.CN, 'localhost');
+  assert.deepEqual(seen.received, seen.sent);
+  assert.equal(seen.sent.length, size);
+  assert.equal(srv.hashes[0], seen.sent.sha256);
+  // No listening sockets in workerd: a clear error, not a hang.
+  assert.equal(seen.listen.code, 'ERR_WASM_TLS_NO_LISTEN');
+
+  // Without the CA, the verdict is node:tls's.
+  const noCa = { ...cfg, options: { servername: 'localhost' }, send: { size: 1 }, expect: 1 };
+  const rejected = await post(noCa);
+  const oracleRejected = await runClient(ntls, noCa);
+  assert.deepEqual({ code: rejected.error?.code, events: rejected.events },
+    { code: oracleRejected.error.code, events: oracleRejected.events });
+
+  // Nothing listening: an error and 'close', as node:tls; workerd says the same for refused and
+  // not-allowed addresses, so there is no errno code to give (node:tls: ECONNREFUSED).
+  await srv.close();
+  const refused = await post({ ...cfg, send: { size: 1 }, expect: 1 });
+  const oracleRefused = await runClient(ntls, { ...cfg, send: { size: 1 }, expect: 1 });
+  assert.equal(oracleRefused.error.code, 'ECONNREFUSED');
+  assert.deepEqual({ syscall: refused.error?.syscall, events: refused.events },
+    { syscall: oracleRefused.error.syscall, events: oracleRefused.events }, JSON.stringify(refused));
+  assert.match(refused.error.message, /cannot connect to the specified address/);
+});

@@ -1,0 +1,23 @@
+// A Cloudflare Worker (run by workerd, bundled with esbuild): on a POST it
+// opens plain TCP with connect() to the server named in the request's JSON,
+// runs TLS in wasm, and answers with what the client saw.
+import tls from 'wasm-tls';
+import { plainError, runClient } from './common.js';
+
+/** What server.listen() does where there is no TCP listening. */
+function tryListen() {
+  try {
+    tls.createServer({}).listen(0);
+    return { listened: true };
+  } catch (e) {
+    return plainError(e);
+  }
+}
+
+export default {
+  async fetch(request) {
+    const cfg = await request.json();
+    const result = await runClient(tls, cfg);
+    return Response.json({ ...result, listen: tryListen(), hasProcess: typeof globalThis.process });
+  },
+};
