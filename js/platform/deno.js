@@ -27,10 +27,42 @@ function halfOpenPair(conn) {
   };
 }
 
+/**
+ * The streams transport plus what a Deno.Conn offers beyond its streams:
+ * setNoDelay, setKeepAlive, ref/unref (remembered until a connecting Conn arrives).
+ * @param {Deno.Conn | Promise<Deno.Conn>} connOrPromise
+ */
+function denoTransport(connOrPromise) {
+  const settings = [];
+  let conn = null;
+  const call = (name, args) => {
+    try {
+      conn[name](...args);
+    } catch {
+      // closed already: a no-op, as on a destroyed net.Socket
+    }
+  };
+  const apply = (name, ...args) => {
+    if (conn) call(name, args);
+    else settings.push([name, args]);
+  };
+  const ready = (c) => {
+    conn = c;
+    for (const [name, args] of settings) call(name, args);
+    return halfOpenPair(c);
+  };
+  const transport = streamsTransport(typeof connOrPromise.then === 'function' ? connOrPromise.then(ready) : ready(connOrPromise));
+  return Object.assign(transport, {
+    setNoDelay: (noDelay = true) => apply('setNoDelay', noDelay),
+    setKeepAlive: (enable = false) => apply('setKeepAlive', enable),
+    ref: () => apply('ref'),
+    unref: () => apply('unref'),
+  });
+}
+
 /** @param {{ host?: string, port: number }} options */
 function connectTcp({ host = 'localhost', port }) {
-  const conn = Deno.connect({ hostname: host, port, transport: 'tcp' });
-  return streamsTransport(conn.then(halfOpenPair, (e) => {
+  return denoTransport(Deno.connect({ hostname: host, port, transport: 'tcp' }).catch((e) => {
     throw runtimeError(e, { syscall: 'connect', address: host, port });
   }));
 }
@@ -48,7 +80,7 @@ async function listenTcp({ host, port }, onTransport) {
   const { hostname: address, port: bound } = listener.addr;
   (async () => {
     try {
-      for await (const conn of listener) onTransport(streamsTransport(halfOpenPair(conn)));
+      for await (const conn of listener) onTransport(denoTransport(conn));
     } catch {
       // the listener was closed
     }

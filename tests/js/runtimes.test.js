@@ -15,7 +15,7 @@ import net from 'node:net';
 import ntls from 'node:tls';
 import { certs } from './helpers/certs.js';
 import { nodeServer, opensslServer, sha256 } from './helpers/peers.js';
-import { runClient } from '../runtimes/common.js';
+import { probeClientFeatures, probeServerFeatures, runClient } from '../runtimes/common.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const bin = (name) => join(repo, 'node_modules', '.bin', name);
@@ -41,7 +41,7 @@ const RUNTIMES = {
  * Runs `script` from the app inside `runtime` with `cfg` in WASM_TLS_RT.
  * `next()` resolves with its next JSON line; `exit` with its exit code.
  */
-function launch(t, runtime, script, cfg) {
+function launch(t, runtime, script, cfg, watchdogMs = TIMEOUT - 10_000) {
   const [command, args] = RUNTIMES[runtime](script);
   assert.ok(existsSync(command), `${command} is missing: run npm install`);
   const proc = spawn(command, args, {
@@ -66,7 +66,7 @@ function launch(t, runtime, script, cfg) {
       else lines.push(value);
     }
   });
-  const watchdog = setTimeout(() => proc.kill('SIGKILL'), TIMEOUT - 10_000);
+  const watchdog = setTimeout(() => proc.kill('SIGKILL'), watchdogMs);
   const exit = once(proc, 'exit').then(([code, signal]) => {
     clearTimeout(watchdog);
     for (const w of waiting.splice(0)) w.reject(new Error(`${runtime} ${script} exited (${code ?? signal}) early:\n${stderr}`));
@@ -83,8 +83,8 @@ function launch(t, runtime, script, cfg) {
 }
 
 /** Runs a script to its end: its one JSON line, after checking it exited with 0. */
-async function runScript(t, runtime, script, cfg) {
-  const run = launch(t, runtime, script, cfg);
+async function runScript(t, runtime, script, cfg, watchdogMs) {
+  const run = launch(t, runtime, script, cfg, watchdogMs);
   const value = await run.next();
   assert.equal(await run.exit, 0, run.stderr());
   return value;
@@ -214,6 +214,23 @@ for (const runtime of Object.keys(RUNTIMES)) {
     assert.equal(oracle.error.code, 'ECONNREFUSED');
     assert.deepEqual({ code: seen.error.code, syscall: seen.error.syscall, events: seen.events },
       { code: oracle.error.code, syscall: oracle.error.syscall, events: oracle.events });
+  });
+
+  test(`${runtime}: sessions, keylog, X509Certificate, timeouts, verification errors, server limits and close as node:tls`, { timeout: TIMEOUT }, async (t) => {
+    const srv = await echoServer(t, certs.ec);
+    const cfg = { port: srv.port, ca: certs.ca, ...certs.ec };
+    const seen = await runScript(t, runtime, 'features.js', cfg);
+    const oracle = { client: await probeClientFeatures(ntls, cfg), server: await probeServerFeatures(ntls, cfg) };
+    assert.deepEqual(seen, JSON.parse(JSON.stringify(oracle)));
+    assert.equal(seen.client.resumed, true);
+    assert.equal(seen.server.inUse.code, 'EADDRINUSE');
+  });
+
+  test(`${runtime}: an unref()'d server and client let the process exit`, { timeout: TIMEOUT }, async (t) => {
+    const srv = await echoServer(t, certs.ec);
+    // The node:tls server keeps the connection open; only unref() lets the runtime exit (killed after 20 s).
+    const seen = await runScript(t, runtime, 'unref.js', { port: srv.port, ca: certs.ca, ...certs.ec }, 20_000);
+    assert.deepEqual(seen, { event: 'secureConnect', listening: true });
   });
 
   test(`${runtime}: tls.createServer().listen(0) on ${runtime}'s own TCP, with node:tls and openssl s_client`, { timeout: TIMEOUT }, async (t) => {

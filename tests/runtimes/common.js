@@ -124,3 +124,103 @@ export async function runClient(tls, cfg, extra = {}) {
   seen.events = events;
   return seen;
 }
+
+const closeOf = (socket) => new Promise((resolve) => socket.once('close', resolve));
+
+/** How a handshake ends: null at secureConnect, else the error as plain JSON (after 'close'). */
+async function handshakeOutcome(socket) {
+  const closed = closeOf(socket);
+  const [name, args] = await first(socket, ['secureConnect', 'error']);
+  if (name === 'secureConnect') return null;
+  await closed;
+  const { code, reason, host } = args[0];
+  return { code, reason, host };
+}
+
+/**
+ * Client features beyond one exchange, against an echo server on `port`:
+ * keylog, sessions and resumption, X509Certificate, keying material, timeouts,
+ * verification failures. Run with wasm-tls in a runtime and in Node alike.
+ */
+export async function probeClientFeatures(tls, { port, ca }) {
+  const options = { host: '127.0.0.1', port, ca, servername: 'localhost' };
+  const out = {};
+  const s1 = tls.connect(options);
+  const labels = new Set();
+  s1.on('keylog', (line) => labels.add(new TextDecoder().decode(line).split(' ')[0]));
+  let session;
+  s1.on('session', (s) => { session = s; });
+  out.first = await handshakeOutcome(s1);
+  const x509 = s1.getPeerX509Certificate();
+  out.x509 = x509 && { subject: x509.subject, issuer: x509.issuer, ca: x509.ca, fingerprint256: x509.fingerprint256 };
+  out.keyingMaterial = s1.exportKeyingMaterial(32, 'EXPERIMENTAL-wasm-tls').length;
+  out.ephemeral = s1.getEphemeralKeyInfo();
+  out.firstReused = s1.isSessionReused();
+  // A TLS 1.3 ticket comes after the handshake: one echo makes sure it was read.
+  s1.write('ping');
+  await first(s1, ['data']);
+  const closed1 = closeOf(s1);
+  s1.end();
+  await closed1;
+  out.keylog = [...labels].sort();
+  out.session = typeof session === 'object' && session.length > 0;
+
+  const s2 = tls.connect({ ...options, session });
+  out.second = await handshakeOutcome(s2);
+  out.resumed = s2.isSessionReused();
+  out.timeout = await new Promise((resolve) => {
+    s2.setTimeout(50, () => resolve('timeout'));
+  });
+  const closed2 = closeOf(s2);
+  s2.destroy();
+  await closed2;
+
+  out.noCa = await handshakeOutcome(tls.connect({ host: '127.0.0.1', port, servername: 'localhost' }));
+  out.wrongName = await handshakeOutcome(tls.connect({ ...options, servername: 'wrong.example' }));
+  return out;
+}
+
+/**
+ * Server features: address(), EADDRINUSE, maxConnections, getConnections,
+ * 'connection', close() after the last connection, close() when not running.
+ * Its clients are `tls` clients too.
+ */
+export async function probeServerFeatures(tls, { key, cert, ca }) {
+  const out = {};
+  const server = tls.createServer({ key, cert }, (s) => {
+    s.on('data', (d) => s.write(d));
+    s.on('error', () => {});
+  });
+  out.connection = [];
+  server.on('connection', (c) => out.connection.push({
+    remoteAddress: c.remoteAddress, setNoDelay: typeof c.setNoDelay, destroy: typeof c.destroy,
+  }));
+  const listening = (srv, ...args) => new Promise((resolve) => {
+    srv.once('error', (e) => resolve({ code: e.code, syscall: e.syscall }));
+    srv.listen(...args, () => resolve(null));
+  });
+  out.listen = await listening(server, 0, '127.0.0.1');
+  const address = server.address();
+  out.address = { ...address, port: typeof address.port };
+  out.inUse = await listening(tls.createServer({ key, cert }), address.port, '127.0.0.1');
+  server.maxConnections = 1;
+  const options = { host: '127.0.0.1', port: address.port, ca, servername: 'localhost' };
+  const c1 = tls.connect(options);
+  out.c1 = await handshakeOutcome(c1);
+  out.connections = await new Promise((resolve) => server.getConnections((err, n) => resolve(err ?? n)));
+  out.overLimit = await handshakeOutcome(tls.connect(options));
+  const closedServer = new Promise((resolve) => server.close(() => resolve(server.listening)));
+  out.listeningAfterClose = server.listening;
+  let serverClosed = false;
+  closedServer.then(() => { serverClosed = true; });
+  // The server's 'close' waits for its last connection.
+  c1.write('still here');
+  out.echoWhileClosing = new TextDecoder().decode((await first(c1, ['data']))[1][0]);
+  out.closedBeforeLastEnded = serverClosed;
+  const closed1 = closeOf(c1);
+  c1.end();
+  await closed1;
+  await closedServer;
+  out.closeAgain = await new Promise((resolve) => server.close((e) => resolve(e?.code)));
+  return out;
+}
