@@ -19,6 +19,8 @@ class BunSocketAdapter {
     this.shutDown = false;
     this.destroyed = false;
     this.closed = false;
+    this.ended = false; // the peer's FIN was reported
+    this.errored = false;
     this.paused = false;
     /** @type {Array<() => void>} what happened before start() */
     this.early = [];
@@ -70,6 +72,7 @@ class BunSocketAdapter {
   }
 
   fail(err) {
+    this.errored = true;
     this.report((h) => h.onError(runtimeError(err, {
       syscall: this.connecting ? 'connect' : undefined,
       address: this.target.host,
@@ -77,10 +80,19 @@ class BunSocketAdapter {
     })));
   }
 
-  onClose() {
+  /** @param {unknown} [error] Bun's reason for an abnormal close */
+  onClose(error) {
     if (this.closed) return;
+    // Once our side is shut down, Bun reports the peer's FIN as 'close' alone.
+    if (!this.ended && !this.errored && error == null) this.onEnd();
     this.closed = true;
     this.report((h) => h.onClose());
+  }
+
+  onEnd() {
+    if (this.ended) return;
+    this.ended = true;
+    this.report((h) => h.onEnd());
   }
 
   /** @returns {import('../index.js').Transport} */
@@ -157,7 +169,7 @@ const socketHandlers = {
     socket.data?.flush();
   },
   end(socket) {
-    socket.data?.report((h) => h.onEnd());
+    socket.data?.onEnd();
   },
   error(socket, err) {
     socket.data?.fail(err);
@@ -166,8 +178,8 @@ const socketHandlers = {
     socket.data?.fail(err);
     socket.data?.onClose();
   },
-  close(socket) {
-    socket.data?.onClose();
+  close(socket, error) {
+    socket.data?.onClose(error);
   },
 };
 

@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -384,4 +385,44 @@ test('workerd: client over connect() (cloudflare:sockets, no nodejs_compat) agai
   assert.deepEqual({ syscall: refused.error?.syscall, events: refused.events },
     { syscall: oracleRefused.error.syscall, events: oracleRefused.events }, JSON.stringify(refused));
   assert.match(refused.error.message, /cannot connect to the specified address/);
+});
+
+test("bun: the socket transport keeps what Bun's write() did not take and sends it on 'drain' (client and server side)", { timeout: TIMEOUT }, async (t) => {
+  const size = 32 << 20; // more than loopback buffers hold while the peer does not read
+  // A peer that reads nothing until resumed, then answers with the length and SHA-256 of all it got.
+  const peers = [];
+  const arrived = [];
+  const slowPeer = (socket) => {
+    socket.pause();
+    const hash = createHash('sha256');
+    let n = 0;
+    socket.on('data', (d) => { hash.update(d); n += d.length; });
+    socket.on('end', () => socket.end(`${n} ${hash.digest('hex')}`));
+    peers.push(socket);
+    arrived.shift()?.(socket);
+  };
+  const nextPeer = (i) => (peers[i] ? Promise.resolve(peers[i]) : new Promise((resolve) => arrived.push(resolve)));
+  const server = net.createServer({ allowHalfOpen: true }, slowPeer);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(() => { for (const p of peers) p.destroy(); server.close(); });
+
+  const run = launch(t, 'bun', 'bun-transport.js', { repo, port: server.address().port, size });
+  assert.deepEqual(await run.next(), { label: 'client', blocked: true });
+  (await nextPeer(0)).resume();
+  const client = await run.next();
+  assert.equal(client.label, 'client');
+  assert.ok(client.blockedAt > 0 && client.blockedAt < size && client.drains >= 1, JSON.stringify(client));
+  assert.deepEqual(client.events, ['connect', 'end', 'close']);
+  assert.equal(client.reply, `${size} ${client.sent}`);
+
+  const { port } = await run.next();
+  slowPeer(net.connect({ host: '127.0.0.1', port, allowHalfOpen: true }));
+  assert.deepEqual(await run.next(), { label: 'server', blocked: true });
+  peers[1].resume();
+  const accepted = await run.next();
+  assert.ok(accepted.blockedAt > 0 && accepted.blockedAt < size && accepted.drains >= 1, JSON.stringify(accepted));
+  assert.deepEqual(accepted.events, ['end', 'close']);
+  assert.equal(accepted.reply, `${size} ${accepted.sent}`);
+  assert.equal(await run.exit, 0, run.stderr());
 });
