@@ -33,6 +33,8 @@ cpSync(join(repo, 'tests', 'runtimes'), app, { recursive: true });
 
 // The narrowest permissions Deno needs: loopback TCP, the package's own files (the .wasm), our config.
 const RUNTIMES = {
+  // The baseline: the same scripts in Node (not in the loop below).
+  node: (script) => [process.execPath, [script]],
   deno: (script) => [bin('deno'), ['run', '--no-prompt', '--allow-net=127.0.0.1', `--allow-read=${repo}`,
     '--allow-env=WASM_TLS_RT', script]],
   bun: (script) => [bin('bun'), [script]],
@@ -132,7 +134,7 @@ function sClientSaw(out) {
   };
 }
 
-for (const runtime of Object.keys(RUNTIMES)) {
+for (const runtime of ['deno', 'bun']) {
   test(`${runtime}: client over ${runtime}'s own TCP against a node:tls server matches node:tls`, { timeout: TIMEOUT }, async (t) => {
     const srv = await echoServer(t, { ...certs.chained, ALPNProtocols: ['http/1.1'] });
     const size = 2 << 20; // large enough that the runtime's socket takes it in parts
@@ -215,6 +217,15 @@ for (const runtime of Object.keys(RUNTIMES)) {
     assert.equal(oracle.error.code, 'ECONNREFUSED');
     assert.deepEqual({ code: seen.error.code, syscall: seen.error.syscall, events: seen.events },
       { code: oracle.error.code, syscall: oracle.error.syscall, events: oracle.events });
+  });
+
+  test(`${runtime}: the package loads unchanged through its "exports" and gives what Node gets`, { timeout: TIMEOUT }, async (t) => {
+    const seen = await runScript(t, runtime, 'exports.js', {});
+    const inNode = await runScript(t, 'node', 'exports.js', {});
+    assert.equal(seen.entry, `js/entry/${runtime}.js`);
+    assert.equal(inNode.entry, 'js/entry/node.js');
+    assert.deepEqual({ ...seen, entry: null }, { ...inNode, entry: null });
+    assert.ok(seen.rootCertificates.count > 100 && seen.sameRoots, JSON.stringify(seen.rootCertificates));
   });
 
   test(`${runtime}: sessions, keylog, X509Certificate, timeouts, verification errors, server limits and close as node:tls`, { timeout: TIMEOUT }, async (t) => {
@@ -357,7 +368,7 @@ test('workerd: client over connect() (cloudflare:sockets, no nodejs_compat) agai
   assert.equal(seen.hasProcess, 'undefined');
   const oracle = JSON.parse(JSON.stringify(await runClient(ntls, { ...cfg, send: { size: 1 }, expect: 1 })));
   // workerd's connect() does not tell the local address: left out on both sides.
-  const { localAddress, localPort, listen, hasProcess, ...rest } = comparable(seen);
+  const { localAddress, localPort, listen, hasProcess, rootCertificates, ...rest } = comparable(seen);
   const { localAddress: a, localPort: p, ...expected } = comparable(oracle);
   assert.deepEqual(rest, expected);
   assert.equal(seen.protocol, 'TLSv1.3');
@@ -368,6 +379,9 @@ test('workerd: client over connect() (cloudflare:sockets, no nodejs_compat) agai
   assert.equal(srv.hashes[0], seen.sent.sha256);
   // No listening sockets in workerd: a clear error, not a hang.
   assert.equal(seen.listen.code, 'ERR_WASM_TLS_NO_LISTEN');
+  // tls.rootCertificates needs 'wasm-tls/root-certificates' imported first there.
+  const inNode = (await import('wasm-tls')).default.rootCertificates.length;
+  assert.deepEqual(seen.rootCertificates, ['ERR_WASM_TLS_ROOT_CERTIFICATES_UNAVAILABLE', inNode]);
 
   // Without the CA, the verdict is node:tls's.
   const noCa = { ...cfg, options: { servername: 'localhost' }, send: { size: 1 }, expect: 1 };
