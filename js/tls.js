@@ -32,6 +32,9 @@ export function getCiphers() {
 
 function rejectUnauthorizedDefault() {
   try {
+    // In a terminal Deno would stop to ask for env access: read it only when --allow-env grants it.
+    const asked = globalThis.Deno?.permissions?.querySync?.({ name: 'env', variable: 'NODE_TLS_REJECT_UNAUTHORIZED' });
+    if (asked && asked.state !== 'granted') return true;
     return globalThis.process?.env?.NODE_TLS_REJECT_UNAUTHORIZED !== '0';
   } catch {
     return true; // runtimes that guard env access
