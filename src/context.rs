@@ -210,6 +210,11 @@ impl SecureContext {
                         ca_certs.push(cert);
                     }
                 }
+                // `ca: []` would trust nothing at all (Node: silently); refuse it
+                // as the empty string is refused, so the mistake shows at once.
+                if ca_certs.is_empty() {
+                    return Err(keys::no_start_line());
+                }
                 Arc::new(store)
             }
         };

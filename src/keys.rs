@@ -9,7 +9,7 @@ use rustls::pki_types::{
 
 use crate::error::TlsError;
 
-fn no_start_line() -> TlsError {
+pub fn no_start_line() -> TlsError {
     TlsError::openssl(
         "ERR_OSSL_PEM_NO_START_LINE",
         "0480006C",
