@@ -35,8 +35,8 @@ cpSync(join(repo, 'tests', 'runtimes'), app, { recursive: true });
 const RUNTIMES = {
   // The baseline: the same scripts in Node (not in the loop below).
   node: (script) => [process.execPath, [script]],
-  deno: (script) => [bin('deno'), ['run', '--no-prompt', '--allow-net=127.0.0.1', `--allow-read=${repo}`,
-    '--allow-env=WASM_TLS_RT', script]],
+  deno: (script, env = ['WASM_TLS_RT']) => [bin('deno'), ['run', '--no-prompt', '--allow-net=127.0.0.1', `--allow-read=${repo}`,
+    `--allow-env=${env.join(',')}`, script]],
   bun: (script) => [bin('bun'), [script]],
 };
 
@@ -44,12 +44,12 @@ const RUNTIMES = {
  * Runs `script` from the app inside `runtime` with `cfg` in WASM_TLS_RT.
  * `next()` resolves with its next JSON line; `exit` with its exit code.
  */
-function launch(t, runtime, script, cfg, watchdogMs = TIMEOUT - 10_000) {
-  const [command, args] = RUNTIMES[runtime](script);
+function launch(t, runtime, script, cfg, { watchdogMs = TIMEOUT - 10_000, env = {}, grantEnv = true } = {}) {
+  const [command, args] = RUNTIMES[runtime](script, ['WASM_TLS_RT', ...(grantEnv ? Object.keys(env) : [])]);
   assert.ok(existsSync(command), `${command} is missing: run npm install`);
   const proc = spawn(command, args, {
     cwd: app,
-    env: { ...process.env, WASM_TLS_RT: JSON.stringify(cfg), NO_COLOR: '1' },
+    env: { ...process.env, WASM_TLS_RT: JSON.stringify(cfg), NO_COLOR: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -86,8 +86,8 @@ function launch(t, runtime, script, cfg, watchdogMs = TIMEOUT - 10_000) {
 }
 
 /** Runs a script to its end: its one JSON line, after checking it exited with 0. */
-async function runScript(t, runtime, script, cfg, watchdogMs) {
-  const run = launch(t, runtime, script, cfg, watchdogMs);
+async function runScript(t, runtime, script, cfg, options) {
+  const run = launch(t, runtime, script, cfg, options);
   const value = await run.next();
   assert.equal(await run.exit, 0, run.stderr());
   return value;
@@ -238,10 +238,24 @@ for (const runtime of ['deno', 'bun']) {
     assert.equal(seen.server.inUse.code, 'EADDRINUSE');
   });
 
+  test(`${runtime}: NODE_TLS_REJECT_UNAUTHORIZED=0 as in Node${runtime === 'deno' ? ' (read only with --allow-env for it)' : ''}`, { timeout: TIMEOUT }, async (t) => {
+    const srv = await echoServer(t, certs.ec);
+    const cfg = { port: srv.port, options: { servername: 'localhost' }, send: { text: 'x' }, expect: 1 };
+    const env = { NODE_TLS_REJECT_UNAUTHORIZED: '0' };
+    const allowed = await runScript(t, runtime, 'client.js', cfg, { env });
+    assert.equal(allowed.error, undefined, JSON.stringify(allowed.error));
+    assert.deepEqual([allowed.authorized, allowed.authorizationError], [false, 'UNABLE_TO_VERIFY_LEAF_SIGNATURE']);
+    if (runtime === 'deno') {
+      // Not granted: the default (verify) holds, with no permission prompt and no error of Deno's.
+      const seen = await runScript(t, runtime, 'client.js', cfg, { env, grantEnv: false });
+      assert.equal(seen.error.code, 'UNABLE_TO_VERIFY_LEAF_SIGNATURE');
+    }
+  });
+
   test(`${runtime}: an unref()'d server and client let the process exit`, { timeout: TIMEOUT }, async (t) => {
     const srv = await echoServer(t, certs.ec);
     // The node:tls server keeps the connection open; only unref() lets the runtime exit (killed after 20 s).
-    const seen = await runScript(t, runtime, 'unref.js', { port: srv.port, ca: certs.ca, ...certs.ec }, 20_000);
+    const seen = await runScript(t, runtime, 'unref.js', { port: srv.port, ca: certs.ca, ...certs.ec }, { watchdogMs: 20_000 });
     assert.deepEqual(seen, { event: 'secureConnect', listening: true });
   });
 
@@ -439,4 +453,27 @@ test("bun: the socket transport keeps what Bun's write() did not take and sends 
   assert.deepEqual(accepted.events, ['end', 'close']);
   assert.equal(accepted.reply, `${size} ${accepted.sent}`);
   assert.equal(await run.exit, 0, run.stderr());
+});
+
+test('deno in a terminal: tls.connect stops at no permission prompt (NODE_TLS_REJECT_UNAUTHORIZED set, env not granted)', { timeout: TIMEOUT }, async (t) => {
+  const srv = await echoServer(t, certs.ec);
+  const cfg = { port: srv.port, options: { ca: certs.ca, servername: 'localhost' }, send: { text: 'x' }, expect: 1 };
+  // `script` gives Deno a terminal, where it would ask (and wait) rather than refuse.
+  const [command, args] = RUNTIMES.deno('client.js');
+  const line = [command, ...args.filter((a) => a !== '--no-prompt')].map((a) => `'${a}'`).join(' ');
+  const proc = spawn('script', ['-qec', line, '/dev/null'], {
+    cwd: app,
+    env: { ...process.env, WASM_TLS_RT: JSON.stringify(cfg), NODE_TLS_REJECT_UNAUTHORIZED: '0', NO_COLOR: '1' },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let out = '';
+  proc.stdout.on('data', (d) => { out += d; });
+  proc.stderr.on('data', (d) => { out += d; });
+  const watchdog = setTimeout(() => proc.kill('SIGKILL'), 30_000);
+  t.after(() => { clearTimeout(watchdog); proc.kill('SIGKILL'); });
+  const [code] = await once(proc, 'exit');
+  assert.doesNotMatch(out, /Deno requests/);
+  assert.equal(code, 0, out);
+  const seen = JSON.parse(out.split(/\r?\n/).find((l) => l.startsWith('{')));
+  assert.equal(seen.authorized, true);
 });
