@@ -203,6 +203,12 @@ export async function probeServerFeatures(tls, { key, cert, ca }) {
   const address = server.address();
   out.address = { ...address, port: typeof address.port };
   out.inUse = await listening(tls.createServer({ key, cert }), address.port, '127.0.0.1');
+  try {
+    server.listen(0, '127.0.0.1');
+    out.listenTwice = 'listened';
+  } catch (e) {
+    out.listenTwice = e.code;
+  }
   server.maxConnections = 1;
   const options = { host: '127.0.0.1', port: address.port, ca, servername: 'localhost' };
   const c1 = tls.connect(options);
@@ -221,6 +227,9 @@ export async function probeServerFeatures(tls, { key, cert, ca }) {
   c1.end();
   await closed1;
   await closedServer;
+  let closeEvents = 0;
+  server.on('close', () => closeEvents++);
   out.closeAgain = await new Promise((resolve) => server.close((e) => resolve(e?.code)));
+  out.closeEventsWhenNotRunning = closeEvents;
   return out;
 }
