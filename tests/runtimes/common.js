@@ -96,7 +96,11 @@ export async function runClient(tls, cfg, extra = {}) {
     if (!events.includes('close')) await new Promise((resolve) => socket.once('close', resolve));
     return { error: plainError(args[0]), events };
   }
-  const seen = { ...secureView(socket), peer: plainCertificate(socket.getPeerCertificate(true)) };
+  const seen = {
+    ...secureView(socket),
+    peer: plainCertificate(socket.getPeerCertificate(true)),
+    x509: typeof socket.getPeerX509Certificate(),
+  };
   const payload = cfg.send.text !== undefined ? new TextEncoder().encode(cfg.send.text) : randomBytes(cfg.send.size);
   const received = [];
   let got = 0;
