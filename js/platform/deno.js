@@ -2,6 +2,7 @@
 // { readable, writable } pair, carried by the streams transport.
 import { streamsTransport } from '../transports/streams.js';
 import { familyOf, runtimeError } from '../transports/common.js';
+import { nodeError } from '../errors.js';
 
 /**
  * A Deno.Conn as the streams transport's pair, read with conn.read(): the
@@ -60,10 +61,24 @@ function denoTransport(connOrPromise) {
   });
 }
 
+/**
+ * Deno's connect failure in Node's words: `connect ECONNREFUSED 127.0.0.1:443`,
+ * `getaddrinfo ENOTFOUND name` (Deno also refuses malformed names this way).
+ */
+function connectError(e, host, port) {
+  const err = runtimeError(e);
+  if (err.code === 'ENOTFOUND' || (!err.code && /^invalid host\b/.test(err.message))) {
+    return nodeError(Error, 'ENOTFOUND', `getaddrinfo ENOTFOUND ${host}`, { syscall: 'getaddrinfo', hostname: host, cause: e });
+  }
+  if (!err.code) return runtimeError(e, { syscall: 'connect', address: host, port });
+  return nodeError(Error, err.code, `connect ${err.code} ${host}:${port}`, { syscall: 'connect', address: host, port, cause: e });
+}
+
 /** @param {{ host?: string, port: number }} options */
-function connectTcp({ host = 'localhost', port }) {
-  return denoTransport(Deno.connect({ hostname: host, port, transport: 'tcp' }).catch((e) => {
-    throw runtimeError(e, { syscall: 'connect', address: host, port });
+function connectTcp({ host, port }) {
+  const hostname = host || 'localhost'; // '' too, as net.connect
+  return denoTransport(Deno.connect({ hostname, port, transport: 'tcp' }).catch((e) => {
+    throw connectError(e, hostname, port);
   }));
 }
 

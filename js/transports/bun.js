@@ -73,11 +73,14 @@ class BunSocketAdapter {
 
   fail(err) {
     this.errored = true;
-    this.report((h) => h.onError(runtimeError(err, {
-      syscall: this.connecting ? 'connect' : undefined,
-      address: this.target.host,
-      port: this.target.port,
-    })));
+    const { host, port } = this.target;
+    let error = runtimeError(err, { syscall: this.connecting ? 'connect' : undefined, address: host, port });
+    if (this.connecting && error.syscall === 'connect' && /^E[A-Z]+$/.test(error.code ?? '')) {
+      // Node's words ("connect ECONNREFUSED 127.0.0.1:443") for Bun's "Failed to connect".
+      error = Object.assign(new Error(`connect ${error.code} ${host}:${port}`, { cause: err }),
+        { errno: error.errno, code: error.code, syscall: 'connect', address: host, port });
+    }
+    this.report((h) => h.onError(error));
   }
 
   /** @param {unknown} [error] Bun's reason for an abnormal close */
@@ -190,15 +193,21 @@ const socketHandlers = {
  */
 export function bunConnect(options) {
   const adapter = new BunSocketAdapter(true);
-  adapter.target = { host: options.host ?? 'localhost', port: options.port };
-  Bun.connect({
-    hostname: adapter.target.host,
-    port: options.port,
-    // Half-closes stay half: the TLSSocket decides when our side ends.
-    allowHalfOpen: true,
-    data: adapter,
-    socket: socketHandlers,
-  }).catch(() => {}); // reported through connectError
+  adapter.target = { host: options.host || 'localhost', port: options.port }; // '' too, as net.connect
+  try {
+    Bun.connect({
+      hostname: adapter.target.host,
+      port: options.port,
+      // Half-closes stay half: the TLSSocket decides when our side ends.
+      allowHalfOpen: true,
+      data: adapter,
+      socket: socketHandlers,
+    }).catch(() => {}); // reported through connectError
+  } catch (e) {
+    // Refused before any socket existed: the same error and close, once started.
+    adapter.fail(e);
+    adapter.onClose(e);
+  }
   return adapter.transport();
 }
 

@@ -68,7 +68,9 @@ export function first(emitter, names) {
 }
 
 /** Error as plain JSON. */
-export const plainError = (e) => ({ name: e?.name, code: e?.code, message: e?.message, syscall: e?.syscall });
+export const plainError = (e) => ({
+  name: e?.name, code: e?.code, message: e?.message, syscall: e?.syscall, address: e?.address, port: e?.port,
+});
 
 /** The test's configuration, JSON in the WASM_TLS_RT environment variable (Deno or Bun). */
 export function config() {
