@@ -17,6 +17,7 @@ import ntls from 'node:tls';
 import { certs } from './helpers/certs.js';
 import { nodeServer, opensslServer, sha256 } from './helpers/peers.js';
 import { probeClientFeatures, probeServerFeatures, runClient } from '../runtimes/common.js';
+import { probeServerErrors } from '../runtimes/server-errors.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const bin = (name) => join(repo, 'node_modules', '.bin', name);
@@ -232,9 +233,14 @@ for (const runtime of ['deno', 'bun']) {
   test(`${runtime}: sessions, keylog, X509Certificate, timeouts, verification errors, server limits and close as node:tls`, { timeout: TIMEOUT }, async (t) => {
     const srv = await echoServer(t, certs.ec);
     const cfg = { port: srv.port, ca: certs.ca, ...certs.ec };
-    const seen = await runScript(t, runtime, 'features.js', cfg);
+    const { serverErrors, ...seen } = await runScript(t, runtime, 'features.js', cfg);
     const oracle = { client: await probeClientFeatures(ntls, cfg), server: await probeServerFeatures(ntls, cfg) };
     assert.deepEqual(seen, JSON.parse(JSON.stringify(oracle)));
+    // Non-TLS peers: the runtime's transports report them as wasm-tls does in Node
+    // (node:tls says ERR_SSL_HTTP_REQUEST and sends no alert to a plain HTTP request; wasm-tls differs).
+    const { default: wasmTls } = await import('wasm-tls');
+    assert.deepEqual(serverErrors, JSON.parse(JSON.stringify(await probeServerErrors(wasmTls, net, cfg))));
+    assert.equal(serverErrors.errors[1].code, 'ECONNRESET');
     assert.equal(seen.client.resumed, true);
     assert.equal(seen.server.inUse.code, 'EADDRINUSE');
   });
