@@ -364,9 +364,16 @@ async function startWorkerd(t) {
   proc.stdout.on('data', (d) => { output += d; });
   proc.stderr.on('data', (d) => { output += d; });
   t.after(() => proc.kill('SIGKILL'));
+  // If workerd cannot start, say why instead of waiting on the queued request.
+  const died = once(proc, 'exit').then(([code]) => { throw new Error(`workerd exited (${code}):\n${output}`); });
+  died.catch(() => {});
   return async (cfg) => {
-    assert.equal(proc.exitCode, null, `workerd exited:\n${output}`);
-    const res = await fetch(`http://127.0.0.1:${port}/`, { method: 'POST', body: JSON.stringify(cfg) });
+    const request = fetch(`http://127.0.0.1:${port}/`, { method: 'POST', body: JSON.stringify(cfg) }).catch(async (e) => {
+      // The socket closes with workerd: give its exit (and output) a moment to be the reported cause.
+      await Promise.race([died, new Promise((resolve) => setTimeout(resolve, 2000))]);
+      throw e;
+    });
+    const res = await Promise.race([died, request]);
     const text = await res.text();
     assert.equal(res.status, 200, `${text}\n${output}`);
     return JSON.parse(text);
