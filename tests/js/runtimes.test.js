@@ -266,6 +266,29 @@ for (const runtime of ['deno', 'bun']) {
     assert.deepEqual(seen, { event: 'secureConnect', listening: true });
   });
 
+  test(`${runtime}: 40 node:tls clients at once on a server in ${runtime}, each echoed intact`, { timeout: TIMEOUT }, async (t) => {
+    const n = 40;
+    const run = launch(t, runtime, 'server.js', { servers: [{ reply: 'echo', options: certs.ec }], connections: n });
+    const [{ port }] = (await run.next()).listening;
+    const { randomBytes } = await import('node:crypto');
+    const results = await Promise.all(Array.from({ length: n }, async (_, i) => {
+      const payload = randomBytes(64 * 1024 + i);
+      const c = ntls.connect({ host: '127.0.0.1', port, servername: 'localhost', ca: certs.ca });
+      await once(c, 'secureConnect');
+      const chunks = [];
+      c.on('data', (d) => chunks.push(d));
+      c.end(payload);
+      await once(c, 'close');
+      return sha256(Buffer.concat(chunks)) === sha256(payload);
+    }));
+    assert.deepEqual(results, Array(n).fill(true));
+    const { seen, errors } = await run.next();
+    assert.deepEqual(errors, []);
+    assert.equal(seen.length, n);
+    assert.deepEqual(seen.map((s) => s.received.length).sort((a, b) => a - b), Array.from({ length: n }, (_, i) => 64 * 1024 + i));
+    assert.equal(await run.exit, 0, run.stderr());
+  });
+
   test(`${runtime}: tls.createServer().listen(0) on ${runtime}'s own TCP, with node:tls and openssl s_client`, { timeout: TIMEOUT }, async (t) => {
     const run = launch(t, runtime, 'server.js', {
       servers: [
