@@ -454,6 +454,13 @@ test('workerd: client over connect() (cloudflare:sockets, no nodejs_compat) agai
   assert.equal(asked.received.text, response);
   assert.deepEqual([asked.protocol, asked.alpnProtocol, asked.authorized, asked.peer.subject.CN], ['TLSv1.3', 'http/1.1', true, 'localhost']);
 
+  // The worker's own connect() socket, handed over as { transport }.
+  const own = await post({ ...cfg, ownSocket: true, send: { size: 100_000 }, expect: 100_000 });
+  assert.equal(own.error, undefined, JSON.stringify(own.error));
+  assert.deepEqual([own.protocol, own.authorized, own.alpnProtocol], ['TLSv1.3', true, 'http/1.1']);
+  assert.deepEqual(own.received, own.sent);
+  assert.deepEqual(own.peer, seen.peer);
+
   // Without the CA, the verdict is node:tls's.
   const noCa = { ...cfg, options: { servername: 'localhost' }, send: { size: 1 }, expect: 1 };
   const rejected = await post(noCa);

@@ -1,6 +1,7 @@
 // A Cloudflare Worker (run by workerd, bundled with esbuild): on a POST it
 // opens plain TCP with connect() to the server named in the request's JSON,
 // runs TLS in wasm, and answers with what the client saw.
+import { connect } from 'cloudflare:sockets';
 import tls from 'wasm-tls';
 import { plainError, runClient } from './common.js';
 
@@ -26,7 +27,9 @@ function roots() {
 export default {
   async fetch(request) {
     const cfg = await request.json();
-    const result = await runClient(tls, cfg);
+    // ownSocket: the worker opens the socket itself and hands it over as { transport }.
+    const extra = cfg.ownSocket ? { transport: connect({ hostname: '127.0.0.1', port: cfg.port }, { allowHalfOpen: true }) } : {};
+    const result = await runClient(tls, cfg, extra);
     // No file system in workerd: the roots list is there once its module is imported.
     const rootsBefore = roots();
     await import('wasm-tls/root-certificates');
