@@ -8,4 +8,5 @@ cargo fmt --check
 cargo clippy -q --all-targets -- -D warnings
 cargo clippy -q --target wasm32-unknown-unknown --lib -- -D warnings
 cargo test -q
+FUZZ_SECONDS=${FUZZ_SECONDS:-45} bash scripts/fuzz.sh # every fuzz target briefly; fails on any crash
 node --test --test-concurrency=1 tests/js/
