@@ -1,6 +1,7 @@
 // tls.createSecureContext and the option normalisation it shares with connect.
 import { Buffer } from '#buffer';
 import { SecureContext as NativeContext } from '../pkg/wasm_tls.js';
+import { engineGeneration } from './trap.js';
 import { engineError, invalidArgType, nodeError } from './errors.js';
 
 export const DEFAULT_MIN_VERSION_INITIAL = 'TLSv1.2';
@@ -157,12 +158,22 @@ export class SecureContext {
     };
     /** Trusting the Mozilla set: a detailed peer chain ends at one of its roots, as in Node. */
     this.usesDefaultRoots = options.ca == null;
+    this._native = native;
+    this._generation = engineGeneration();
     try {
-      /** The engine's half, as Node's `context` property holds OpenSSL's. */
-      this.context = new NativeContext(native);
+      this._context = new NativeContext(native);
     } catch (e) {
       throw engineError(e);
     }
+  }
+
+  /** The engine's half, as Node's `context` property holds OpenSSL's; rebuilt if the engine restarted after a trap. */
+  get context() {
+    if (this._generation !== engineGeneration()) {
+      this._context = new NativeContext(this._native);
+      this._generation = engineGeneration();
+    }
+    return this._context;
   }
 }
 

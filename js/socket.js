@@ -11,6 +11,7 @@ import { engineError, invalidArgType, nodeError } from './errors.js';
 import { certificateObject, peerCertificate } from './certificate.js';
 import { SecureContext, alpnList, createSecureContext } from './context.js';
 import { checkServerIdentity } from './identity.js';
+import { trackSocket, untrackSocket } from './trap.js';
 
 const HANDSHAKE_DONE = 1;
 const PEER_CLOSED = 2;
@@ -116,6 +117,7 @@ export class TLSSocket extends Duplex {
       throw engineError(e);
     }
     this._transport = transport;
+    trackSocket(this);
     transport.start({
       onConnect: () => {
         if (ownTransport) this.emit('connect');
@@ -156,6 +158,9 @@ export class TLSSocket extends Duplex {
       flags = this._engine.receive(chunk);
     } catch (e) {
       this._flush(); // the alert rustls queued, so the peer learns why
+      // Data from the records before the bad one is the peer's: deliver it first, as Node does.
+      const plaintext = this._engine?.takePlaintext();
+      if (plaintext) this.push(asBuffer(plaintext));
       this._fail(engineError(e));
       return;
     }
@@ -541,7 +546,24 @@ export class TLSSocket extends Duplex {
     });
   }
 
+  /**
+   * The engine trapped (js/trap.js): its objects are dead and must not be
+   * freed into the new instance. Reported as any other failure: a server
+   * socket not yet secure on 'tlsClientError', others on 'error'.
+   */
+  _loseEngine(err) {
+    this._engine = null;
+    this._acceptor = null;
+    if (this._isServer && !this._secure) {
+      this._fail(err);
+      return;
+    }
+    this._hadError = true;
+    this.destroy(err);
+  }
+
   _destroy(err, cb) {
+    untrackSocket(this);
     clearTimeout(this._timer);
     clearTimeout(this._handshakeTimer);
     this._acceptor?.free();

@@ -16,6 +16,7 @@ if [[ -f $stamp && pkg/wasm_tls_bg.wasm -nt $wasm ]]; then
   exit 0
 fi
 wasm-bindgen --target web --out-dir pkg --no-typescript "$wasm"
+node scripts/patch-glue.mjs pkg/wasm_tls.js
 # npm's binaryen: Debian's (108) produces a module that fails to load after wasm-bindgen.
 node_modules/.bin/wasm-opt -Oz --strip-debug --strip-producers --enable-bulk-memory --enable-nontrapping-float-to-int \
   --enable-sign-ext --enable-mutable-globals \
