@@ -79,6 +79,8 @@ export class TLSSocket extends Duplex {
     this._hadError = false;
     this._pushedEnd = false;
     this._transportClosed = false;
+    this._bytesRead = 0; // transport bytes (records), as net.Socket counts them under Node's TLSSocket
+    this._bytesWritten = 0;
     this._engineFailed = false; // a TLS error after the handshake (see _fail)
     this._pendingWrites = null; // [chunks, callback] held until the peer is verified
     this._pendingFinal = null;
@@ -143,6 +145,7 @@ export class TLSSocket extends Duplex {
 
   _onTransportData(chunk) {
     if (this.destroyed) return;
+    this._bytesRead += chunk.length;
     this._touch();
     if (this._heldChunks) {
       this._heldChunks.push(chunk);
@@ -291,7 +294,10 @@ export class TLSSocket extends Duplex {
 
   _sendAcceptorAlert() {
     const alert = this._acceptor?.takeOutput();
-    if (alert && this._transport?.writable !== false) this._transport.write(alert);
+    if (alert && this._transport?.writable !== false) {
+      this._bytesWritten += alert.length;
+      this._transport.write(alert);
+    }
   }
 
   /**
@@ -499,6 +505,7 @@ export class TLSSocket extends Duplex {
     // itself) has no use for more records, close_notify included.
     if (out && this._transport?.writable !== false) {
       this._touch();
+      this._bytesWritten += out.length;
       if (!this._transport.write(out) && cb) {
         this._drainCallbacks.push(cb);
         return;
@@ -673,6 +680,15 @@ export class TLSSocket extends Duplex {
     return false;
   }
 
+  /** Renegotiation is always off here (rustls never renegotiates): nothing to disable. */
+  disableRenegotiation() {}
+
+  /** OpenSSL's protocol trace has no rustls counterpart; the 'keylog' event is the way to inspect traffic. */
+  enableTrace() {}
+
+  /** rustls does not expose the peer's signature algorithm list; Node returns [] when there is none to share. */
+  getSharedSigalgs() { return []; }
+
   /** rustls does not expose the Finished messages; Node returns undefined when it has none. */
   getFinished() { return undefined; }
   getPeerFinished() { return undefined; }
@@ -723,5 +739,40 @@ export class TLSSocket extends Duplex {
   get localAddress() { return this._transport?.localAddress; }
   get localPort() { return this._transport?.localPort; }
   get connecting() { return Boolean(this._transport?.connecting); }
+  get localFamily() { return this._transport?.localFamily; }
+  get bytesRead() { return this._bytesRead; }
+  get bytesWritten() { return this._bytesWritten; }
+  /** net.Socket's deprecated alias. */
+  get bufferSize() { return this.writableLength; }
+  get readyState() {
+    if (this.connecting) return 'opening';
+    if (this.readable && this.writable) return 'open';
+    if (this.readable) return 'readOnly';
+    if (this.writable) return 'writeOnly';
+    return 'closed';
+  }
+
+  /** Ends our side, then destroys once written, as net.Socket. */
+  destroySoon() {
+    if (this.writable) this.end();
+    if (this.writableFinished) this.destroy();
+    else this.once('finish', () => this.destroy());
+  }
+
+  /** Closes the transport at once (a TCP reset where the transport can send one) and destroys the socket. */
+  resetAndDestroy() {
+    this._transport?.resetAndDestroy?.();
+    this.destroy();
+    return this;
+  }
+
+  /**
+   * A session to resume: effective only before the handshake starts (a socket
+   * made with `new TLSSocket()` starts at once; pass `session` to connect()).
+   */
+  setSession(session) {
+    if (!this._engine && !this._transport) this._options = { ...this._options, session };
+  }
+
   get pending() { return !this._transport || Boolean(this._transport.connecting); }
 }

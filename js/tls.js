@@ -1,4 +1,5 @@
 // Node's `tls` module surface.
+import { Buffer } from '#buffer';
 import { TLSSocket } from './socket.js';
 import { Server, createServer } from './server.js';
 import { SecurePair, createSecurePair } from './secure-pair.js';
@@ -24,6 +25,27 @@ export const DEFAULT_CIPHERS =
   'DHE-RSA-AES256-SHA256:HIGH:!aNULL:!eNULL:!EXPORT:!DES:!RC4:!MD5:!PSK:!SRP:!CAMELLIA';
 export let DEFAULT_MIN_VERSION = versionDefaults.minVersion;
 export let DEFAULT_MAX_VERSION = versionDefaults.maxVersion;
+
+/**
+ * Node's (legacy) helper: ALPN protocol names as their wire form, in `out.ALPNProtocols`.
+ * @param {string[] | ArrayBufferView} protocols
+ * @param {{ ALPNProtocols?: Buffer }} out
+ */
+export function convertALPNProtocols(protocols, out) {
+  if (Array.isArray(protocols)) {
+    const parts = protocols.map((p) => {
+      const name = Buffer.from(String(p));
+      if (name.length > 255) {
+        throw nodeError(RangeError, 'ERR_OUT_OF_RANGE',
+          `The byte length of the protocol at index ${protocols.indexOf(p)} exceeds the maximum length. It must be <= 255. Received ${name.length}`);
+      }
+      return Buffer.concat([Buffer.from([name.length]), name]);
+    });
+    out.ALPNProtocols = Buffer.concat(parts);
+  } else if (ArrayBuffer.isView(protocols)) {
+    out.ALPNProtocols = Buffer.from(new Uint8Array(protocols.buffer, protocols.byteOffset, protocols.byteLength));
+  }
+}
 
 /** Lower-case names of the suites this build can negotiate, as Node's getCiphers(). */
 export function getCiphers() {
@@ -137,6 +159,7 @@ const tls = {
   createSecureContext,
   checkServerIdentity,
   getCiphers,
+  convertALPNProtocols,
   setDefaultRelay,
 };
 installRootCertificates(tls);

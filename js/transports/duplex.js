@@ -39,6 +39,8 @@ export function duplexTransport(stream) {
     get remoteFamily() { return stream.remoteFamily; },
     get localAddress() { return stream.localAddress; },
     get localPort() { return stream.localPort; },
+    get localFamily() { return stream.localFamily; },
+    resetAndDestroy: () => (typeof stream.resetAndDestroy === 'function' ? stream.resetAndDestroy() : stream.destroy()),
     setNoDelay: (v) => stream.setNoDelay?.(v),
     setKeepAlive: (e, d) => stream.setKeepAlive?.(e, d),
     ref: () => stream.ref?.(),
