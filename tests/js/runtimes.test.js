@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -355,7 +355,7 @@ for (const runtime of ['deno', 'bun']) {
  * the .wasm stays a module of its own) and serves it with `workerd serve` on a
  * 127.0.0.1 socket this process opened. Resolves to `post(cfg)` -> the worker's JSON.
  */
-async function startWorkerd(t) {
+async function startWorkerd(t, compatibilityFlags = []) {
   const { build } = await import('esbuild');
   await build({
     entryPoints: [join(app, 'worker.js')],
@@ -379,7 +379,14 @@ async function startWorkerd(t) {
   listener.listen(0, '127.0.0.1');
   await once(listener, 'listening');
   const { port } = listener.address();
-  const proc = spawn(bin('workerd'), ['serve', 'workerd.capnp', '--socket-fd', 'http=3'], {
+  let config = 'workerd.capnp';
+  if (compatibilityFlags.length) {
+    config = `workerd-${compatibilityFlags.join('-')}.capnp`;
+    const text = readFileSync(join(app, 'workerd.capnp'), 'utf8');
+    writeFileSync(join(app, config), text.replace(/^(\s*)compatibilityDate = .*$/m,
+      (line, indent) => `${line}\n${indent}compatibilityFlags = ${JSON.stringify(compatibilityFlags)},`));
+  }
+  const proc = spawn(bin('workerd'), ['serve', config, '--socket-fd', 'http=3'], {
     cwd: app, stdio: ['ignore', 'pipe', 'pipe', listener._handle.fd],
   });
   listener.close(); // workerd holds its own copy
@@ -540,4 +547,24 @@ test('deno in a terminal: tls.connect stops at no permission prompt (NODE_TLS_RE
   assert.equal(code, 0, out);
   const seen = JSON.parse(out.split(/\r?\n/).find((l) => l.startsWith('{')));
   assert.equal(seen.authorized, true);
+});
+
+test('workerd with nodejs_compat: the same client, and getPeerX509Certificate() through node:crypto', { timeout: TIMEOUT }, async (t) => {
+  const post = await startWorkerd(t, ['nodejs_compat']);
+  const srv = await echoServer(t, { ...certs.chained, ALPNProtocols: ['http/1.1'] });
+  const cfg = {
+    port: srv.port,
+    options: { ca: certs.ca, servername: 'localhost', ALPNProtocols: ['h2', 'http/1.1'] },
+    send: { size: 100_000 },
+    expect: 100_000,
+  };
+  const seen = await post(cfg);
+  assert.equal(seen.error, undefined, JSON.stringify(seen.error));
+  assert.equal(seen.hasProcess, 'object');
+  const oracle = JSON.parse(JSON.stringify(await runClient(ntls, { ...cfg, send: { size: 1 }, expect: 1 })));
+  const { localAddress, localPort, listen, hasProcess, rootCertificates, ...rest } = comparable(seen);
+  const { localAddress: a, localPort: p, ...expected } = comparable(oracle);
+  assert.deepEqual(rest, expected); // x509 included: 'object' as in Node
+  assert.deepEqual(seen.received, seen.sent);
+  assert.equal(listen.code, 'ERR_WASM_TLS_NO_LISTEN');
 });
