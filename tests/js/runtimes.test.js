@@ -461,6 +461,19 @@ test('workerd: client over connect() (cloudflare:sockets, no nodejs_compat) agai
   assert.equal(asked.received.text, response);
   assert.deepEqual([asked.protocol, asked.alpnProtocol, asked.authorized, asked.peer.subject.CN], ['TLSv1.3', 'http/1.1', true, 'localhost']);
 
+  // A wasm-tls server inside the worker, over in-memory streams (server.emit('connection', pair)).
+  const inWorker = await post({
+    server: { ...certs.ec, ALPNProtocols: ['h2'] },
+    options: { ca: certs.ca, servername: 'localhost', ALPNProtocols: ['h2'] },
+    send: { size: 200_000 },
+    expect: 200_000,
+  });
+  assert.equal(inWorker.client.error, undefined, JSON.stringify(inWorker.client.error));
+  assert.deepEqual([inWorker.client.protocol, inWorker.client.authorized, inWorker.client.alpnProtocol], ['TLSv1.3', true, 'h2']);
+  assert.deepEqual(inWorker.server, { protocol: 'TLSv1.3', servername: 'localhost', alpnProtocol: 'h2' });
+  assert.deepEqual(inWorker.client.received, inWorker.client.sent);
+  assert.deepEqual(inWorker.client.events, ['secureConnect', 'finish', 'end', 'close']); // no 'connect': the pair was open
+
   // The worker's own connect() socket, handed over as { transport }.
   const own = await post({ ...cfg, ownSocket: true, send: { size: 100_000 }, expect: 100_000 });
   assert.equal(own.error, undefined, JSON.stringify(own.error));

@@ -24,9 +24,29 @@ function roots() {
   }
 }
 
+/**
+ * A wasm-tls server inside the worker (workerd cannot listen): its connection
+ * arrives with server.emit('connection', pair) over in-memory streams, and a
+ * wasm-tls client talks to it through the other ends.
+ */
+async function serveInWorker(cfg) {
+  const toServer = new TransformStream();
+  const toClient = new TransformStream();
+  let serverSide;
+  const server = tls.createServer(cfg.server, (socket) => {
+    serverSide = { protocol: socket.getProtocol(), servername: socket.servername, alpnProtocol: socket.alpnProtocol };
+    socket.on('data', (d) => socket.write(d));
+    socket.on('end', () => socket.end());
+  });
+  server.emit('connection', { readable: toServer.readable, writable: toClient.writable });
+  const client = await runClient(tls, cfg, { transport: { readable: toClient.readable, writable: toServer.writable } });
+  return { client, server: serverSide };
+}
+
 export default {
   async fetch(request) {
     const cfg = await request.json();
+    if (cfg.server) return Response.json(await serveInWorker(cfg));
     // ownSocket: the worker opens the socket itself and hands it over as { transport }.
     const extra = cfg.ownSocket ? { transport: connect({ hostname: '127.0.0.1', port: cfg.port }, { allowHalfOpen: true }) } : {};
     const result = await runClient(tls, cfg, extra);
