@@ -93,17 +93,28 @@ async function listenTcp({ host, port }, onTransport) {
     throw runtimeError(e, { syscall: 'listen', address: hostname, port });
   }
   const { hostname: address, port: bound } = listener.addr;
+  let closed = false;
   (async () => {
-    try {
-      for await (const conn of listener) onTransport(denoTransport(conn));
-    } catch {
-      // the listener was closed
+    while (!closed) {
+      let conn;
+      try {
+        conn = await listener.accept();
+      } catch {
+        // Closed, or a passing failure (EMFILE, a connection reset before
+        // accept): net.Server keeps listening through the latter too.
+        if (!closed) await new Promise((resolve) => setTimeout(resolve, 50));
+        continue;
+      }
+      onTransport(denoTransport(conn));
     }
   })();
   return {
     address: () => ({ address, family: familyOf(address), port: bound }),
     // Stops accepting; live connections go on, as net.Server#close.
-    close: () => listener.close(),
+    close: () => {
+      closed = true;
+      listener.close();
+    },
     ref: () => listener.ref(),
     unref: () => listener.unref(),
   };
