@@ -359,7 +359,7 @@ test('an RSA-PSS key (id-RSASSA-PSS): refused as our key, and a server using one
   // ring signs and verifies RSA-PSS with rsaEncryption keys only; the
   // rsa_pss_pss_* schemes an RSASSA-PSS key needs are not offered.
   for (const material of [matrix.server.rsaPss, matrix.client.rsaPss]) {
-    assert.throws(() => tls.createSecureContext(material), { code: 'ERR_OSSL_UNSUPPORTED', message: /unusable private key/ });
+    assert.throws(() => tls.createSecureContext(material), { code: 'ERR_OSSL_UNSUPPORTED', message: /RSASSA-PSS key.*openssl genpkey -algorithm RSA/ });
     assert.throws(() => tls.createServer(material), { code: 'ERR_OSSL_UNSUPPORTED' });
     assert.throws(() => tls.connect({ host: '127.0.0.1', port: 9, ...material }), { code: 'ERR_OSSL_UNSUPPORTED' });
     assert.doesNotThrow(() => ntls.createSecureContext(material));
