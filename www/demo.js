@@ -285,6 +285,7 @@ async function run(target) {
   };
   let socket;
   try {
+    const connectAt = performance.now();
     socket = tls.connect({
       host: target.host,
       port: target.port,
@@ -294,12 +295,12 @@ async function run(target) {
       ALPNProtocols: ['http/1.1'],
     });
     log('tls.connect()', target.relay ? `through ${target.relay}` : 'without a relay');
-    socket.on('connect', () => log('connect', 'the relay reached the server'));
+    socket.on('connect', () => log('connect', target.relay ? 'the WebSocket to the relay is open' : ''));
     socket.on('end', () => log('end', 'the server closed its side'));
     socket.on('close', (hadError) => log('close', hadError ? '(after an error)' : ''));
     socket.on('error', (e) => log('error', `${e.code ?? ''} ${e.message}`));
     await handshake(socket);
-    const handshakeMs = performance.now() - started;
+    const handshakeMs = performance.now() - connectAt;
     log('secureConnect', `${socket.getProtocol()} ${socket.getCipher().standardName}`);
     result.handshake = {
       protocol: socket.getProtocol(),
@@ -332,12 +333,22 @@ async function run(target) {
   return result;
 }
 
+/** One run at a time: the button waits for the last one to finish. */
+async function runOnce(target) {
+  $('connect').disabled = true;
+  try {
+    await run(target);
+  } finally {
+    $('connect').disabled = false;
+  }
+}
+
 form.addEventListener('submit', (event) => {
   event.preventDefault();
-  run(readForm());
+  runOnce(readForm());
 });
 
 const settings = await loadSettings();
 fillForm(settings);
 setStatus('Ready', 'ready');
-if (settings.autoConnect && settings.host && settings.port) run(readForm());
+if (settings.autoConnect && settings.host && settings.port) runOnce(readForm());

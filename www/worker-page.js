@@ -170,6 +170,11 @@ const settings = await loadSettings().catch((e) => {
   window.workerResult = { state: 'error', error: errorData(e) };
 });
 if (settings) {
-  $('run').addEventListener('click', () => run(settings));
-  run(settings);
+  const runOnce = async () => {
+    $('run').disabled = true;
+    await run(settings);
+    $('run').disabled = false;
+  };
+  $('run').addEventListener('click', runOnce);
+  runOnce();
 }
