@@ -23,6 +23,9 @@ export function duplexTransport(stream) {
       ];
       if (stream.connecting) listeners.push(['connect', handlers.onConnect]);
       for (const [event, fn] of listeners) stream.on(event, fn);
+      // A stream paused before it was handed over (STARTTLS after reading a
+      // greeting) stays paused despite 'data' listeners; Node's TLS reads it anyway.
+      stream.resume();
     },
     write: (bytes) => stream.write(bytes),
     end: () => stream.end(),

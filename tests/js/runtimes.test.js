@@ -18,6 +18,7 @@ import { certs } from './helpers/certs.js';
 import { nodeServer, opensslServer, sha256 } from './helpers/peers.js';
 import { probeClientFeatures, probeServerFeatures, runClient } from '../runtimes/common.js';
 import { probeServerErrors } from '../runtimes/server-errors.js';
+import { probeStartTls } from '../runtimes/starttls.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const bin = (name) => join(repo, 'node_modules', '.bin', name);
@@ -110,6 +111,27 @@ async function echoServer(t, options) {
 function comparable(seen) {
   const { sent, received, entry, ...rest } = seen;
   return rest;
+}
+
+/** A plaintext server that greets, answers STARTTLS, then speaks node:tls (echo) on the same socket. */
+async function startTlsServer(t) {
+  const sockets = new Set();
+  const server = net.createServer((raw) => {
+    sockets.add(raw);
+    raw.on('error', () => {});
+    raw.write('220 ready\n');
+    raw.once('data', () => {
+      raw.write('220 go ahead\n', () => {
+        const secure = new ntls.TLSSocket(raw, { isServer: true, secureContext: ntls.createSecureContext(certs.ec) });
+        secure.on('error', () => {});
+        secure.pipe(secure);
+      });
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(() => { for (const s of sockets) s.destroy(); server.close(); });
+  return { port: server.address().port };
 }
 
 /** openssl s_client against 127.0.0.1:port with `args`, writing `input`; resolves with its output once it exits. */
@@ -231,8 +253,15 @@ for (const runtime of ['deno', 'bun']) {
 
   test(`${runtime}: sessions, keylog, X509Certificate, timeouts, verification errors, server limits and close as node:tls`, { timeout: TIMEOUT }, async (t) => {
     const srv = await echoServer(t, certs.ec);
-    const cfg = { port: srv.port, ca: certs.ca, ...certs.ec };
-    const { serverErrors, ...seen } = await runScript(t, runtime, 'features.js', cfg);
+    const startTls = await startTlsServer(t);
+    const cfg = { port: srv.port, startTlsPort: startTls.port, ca: certs.ca, ...certs.ec };
+    const { serverErrors, startTls: upgraded, ...seen } = await runScript(t, runtime, 'features.js', cfg);
+    // STARTTLS: tls.connect({ socket }) over the runtime's own node:net socket (paused after
+    // the plaintext exchange), as node:tls does, and as wasm-tls does in Node.
+    const nodeUpgraded = await probeStartTls(ntls, net, cfg);
+    assert.deepEqual(upgraded, nodeUpgraded);
+    assert.deepEqual(await probeStartTls((await import('wasm-tls')).default, net, cfg), nodeUpgraded);
+    assert.equal(upgraded.echoed, 'inside tls\n');
     const oracle = { client: await probeClientFeatures(ntls, cfg), server: await probeServerFeatures(ntls, cfg) };
     assert.deepEqual(seen, JSON.parse(JSON.stringify(oracle)));
     // Non-TLS peers: the runtime's transports report them as wasm-tls does in Node
