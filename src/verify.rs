@@ -512,6 +512,24 @@ pub fn verify_chain(
     if let Some(verdict) = v1_leaf_signed_by_ca(leaf, ca_certs, now) {
         return verdict;
     }
+    // A chain that does not lead to a trusted root fails for that in Node,
+    // over what is wrong with the leaf's extensions or signature; the leaf's
+    // dates and its CAs' basicConstraints (OpenSSL reports those later) win.
+    let path = issuer_path(chain);
+    if !openssl::reaches_root(&path, roots) {
+        let leaf_dates = crate::certinfo::validity(leaf)
+            .ok()
+            .and_then(|(from, to)| openssl::period_error(from, to, now));
+        let ca_flags = matches!(
+            err,
+            webpki::Error::EndEntityUsedAsCa | webpki::Error::PathLenConstraintViolated
+        );
+        return Some(match leaf_dates {
+            Some(dates) => dates,
+            None if ca_flags => openssl_code(&err, chain, ca_certs),
+            None => untrusted_code(&path),
+        });
+    }
     Some(openssl_code(&err, chain, ca_certs))
 }
 
@@ -636,29 +654,32 @@ fn openssl_code(
         // (issuer by issuer, in whatever order the certificates came).
         _ => {
             let path = issuer_path(chain);
-            if let Some(refused) = openssl::refused_certificate(&path) {
-                return refused;
-            }
-            let leaf_self_issued = path.first().is_some_and(|c| self_issued(c));
-            let top_self_issued = path.last().is_some_and(|c| self_issued(c));
-            if path.len() == 1 && leaf_self_issued {
-                VerifyError::new("DEPTH_ZERO_SELF_SIGNED_CERT", "self-signed certificate")
-            } else if top_self_issued {
-                VerifyError::new(
-                    "SELF_SIGNED_CERT_IN_CHAIN",
-                    "self-signed certificate in certificate chain",
-                )
-            } else if path.len() == 1 {
-                VerifyError::new(
-                    "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
-                    "unable to verify the first certificate",
-                )
-            } else {
-                VerifyError::new(
-                    "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
-                    "unable to get local issuer certificate",
-                )
-            }
+            openssl::refused_certificate(&path).unwrap_or_else(|| untrusted_code(&path))
         }
+    }
+}
+
+/// OpenSSL's code for a chain it cannot complete up to a trusted root, by the
+/// issuer path built from what was sent.
+fn untrusted_code(path: &[&CertificateDer<'_>]) -> VerifyError {
+    let leaf_self_issued = path.first().is_some_and(|c| self_issued(c));
+    let top_self_issued = path.last().is_some_and(|c| self_issued(c));
+    if path.len() == 1 && leaf_self_issued {
+        VerifyError::new("DEPTH_ZERO_SELF_SIGNED_CERT", "self-signed certificate")
+    } else if top_self_issued {
+        VerifyError::new(
+            "SELF_SIGNED_CERT_IN_CHAIN",
+            "self-signed certificate in certificate chain",
+        )
+    } else if path.len() == 1 {
+        VerifyError::new(
+            "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+            "unable to verify the first certificate",
+        )
+    } else {
+        VerifyError::new(
+            "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+            "unable to get local issuer certificate",
+        )
     }
 }

@@ -5,6 +5,7 @@
 //! reach users as code `UNSPECIFIED` with OpenSSL's own message.
 
 use rustls::pki_types::{CertificateDer, UnixTime};
+use rustls::RootCertStore;
 use x509_parser::extensions::GeneralName;
 use x509_parser::oid_registry::Oid;
 use x509_parser::prelude::{FromDer, X509Certificate};
@@ -204,4 +205,40 @@ pub(super) fn not_a_ca_error(chain: &[CertificateDer<'_>]) -> VerifyError {
     } else {
         VerifyError::new("INVALID_CA", "invalid CA certificate")
     }
+}
+
+/// Whether the issuer path built from what was sent ends at a trusted root,
+/// or at a certificate a trusted root names as its subject: whether OpenSSL
+/// finds a trust anchor for it at all (by name, as it looks issuers up).
+pub(super) fn reaches_root(path: &[&CertificateDer<'_>], roots: &RootCertStore) -> bool {
+    let Some(top) = path.last().and_then(|c| parse(c)) else {
+        return false;
+    };
+    let self_issued = top.subject().as_raw() == top.issuer().as_raw();
+    let wanted = sequence_contents(top.issuer().as_raw());
+    let key = top.tbs_certificate.subject_pki.raw;
+    roots.roots.iter().any(|root| {
+        Some(root.subject.as_ref()) == wanted
+            && (!self_issued
+                || sequence_contents(key) == Some(root.subject_public_key_info.as_ref()))
+    })
+}
+
+/// The contents of a DER SEQUENCE (webpki keeps names and keys without their header).
+fn sequence_contents(der: &[u8]) -> Option<&[u8]> {
+    let (&tag, rest) = der.split_first()?;
+    let (&first, rest) = rest.split_first()?;
+    if tag != 0x30 {
+        return None;
+    }
+    let (len, rest) = if first < 0x80 {
+        (usize::from(first), rest)
+    } else {
+        let (bytes, rest) = rest.split_at_checked(usize::from(first & 0x7f))?;
+        let len = bytes.iter().try_fold(0usize, |n, b| {
+            n.checked_mul(256).map(|n| n + usize::from(*b))
+        })?;
+        (len, rest)
+    };
+    rest.get(..len)
 }
