@@ -242,3 +242,42 @@ fn sequence_contents(der: &[u8]) -> Option<&[u8]> {
     };
     rest.get(..len)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sequence_contents_reads_short_and_long_lengths() {
+        assert_eq!(
+            sequence_contents(&[0x30, 0x02, 1, 2, 3]),
+            Some(&[1u8, 2][..])
+        );
+        let mut long = vec![0x30, 0x81, 0x80];
+        long.extend(std::iter::repeat_n(7u8, 0x80));
+        assert_eq!(sequence_contents(&long).map(<[u8]>::len), Some(0x80));
+        // Not a SEQUENCE, cut short, or an absurd length: nothing, never a panic.
+        assert_eq!(sequence_contents(&[0x31, 0x00]), None);
+        assert_eq!(sequence_contents(&[0x30, 0x05, 1]), None);
+        assert_eq!(sequence_contents(&[0x30, 0x82, 0x01]), None);
+        assert_eq!(
+            sequence_contents(&[0x30, 0x89, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]),
+            None
+        );
+        assert_eq!(sequence_contents(&[]), None);
+    }
+
+    #[test]
+    fn periods_as_openssl_names_them() {
+        let now = UnixTime::since_unix_epoch(std::time::Duration::from_secs(1_000));
+        assert_eq!(period_error(0, 2_000, now), None);
+        assert_eq!(
+            period_error(1_001, 2_000, now).map(|e| e.code),
+            Some("CERT_NOT_YET_VALID")
+        );
+        assert_eq!(
+            period_error(0, 999, now).map(|e| e.code),
+            Some("CERT_HAS_EXPIRED")
+        );
+    }
+}
