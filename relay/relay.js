@@ -168,8 +168,20 @@ export function parseHostPort(text) {
 
 const hostPort = (host, port) => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`);
 
-/** Client IP for per-client counting: v4-mapped IPv6 counts as its IPv4. */
-const clientKey = (address = '') => address.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '');
+const V4_MAPPED = parseCidr('::ffff:0:0/96');
+
+/**
+ * Who a client is for per-client counting: its IPv4 address (v4-mapped IPv6
+ * included), or its IPv6 /64, since one IPv6 host commonly holds a whole /64.
+ */
+export function clientKey(address = '') {
+  const bytes = ipBytes(address);
+  if (!bytes) return address;
+  if (inRange(bytes, V4_MAPPED)) return bytes.subarray(12).join('.');
+  const hex = (i) => ((bytes[i] << 8) | bytes[i + 1]).toString(16);
+  return `${hex(0)}:${hex(2)}:${hex(4)}:${hex(6)}::/64`;
+}
+
 
 /** Close reasons are limited to 123 bytes of UTF-8. */
 const reasonText = (text) => Buffer.from(text).subarray(0, 123).toString().replace(/\uFFFD$/, '');
@@ -258,7 +270,7 @@ export function createRelay(options = {}) {
     socket.on('error', () => {});
     const origin = req.headers.origin;
     if (origins && origin !== undefined && !origins.has(origin)) {
-      log(`refused ${socket.remoteAddress}:${socket.remotePort}: Origin ${origin} is not allowed (403)`);
+      log(`refused ${socket.remoteAddress}:${socket.remotePort}: Origin ${JSON.stringify(origin.slice(0, 200))} is not allowed (403)`);
       socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: 22\r\n\r\n' +
         'Origin is not allowed\n', () => socket.destroy());
       return;
@@ -275,7 +287,7 @@ export function createRelay(options = {}) {
 
   function accept(ws, req) {
     const client = clientKey(req.socket.remoteAddress);
-    const peer = hostPort(client, req.socket.remotePort);
+    const peer = hostPort((req.socket.remoteAddress ?? '').replace(/^::ffff:(?=[\d.]+$)/i, ''), req.socket.remotePort);
     ws.on('error', () => {});
     if (sessions.size >= maxConnections) {
       refuse(ws, 1013, 'relay is full, try again later', `refused ${peer}: ${maxConnections} connections already (1013)`);
@@ -297,10 +309,18 @@ export function createRelay(options = {}) {
     sessions.add(session);
   }
 
+  /** Every address of `host` (itself if it is an address). */
+  async function resolve(host) {
+    if (net.isIP(host)) return [host];
+    const addresses = (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
+    if (addresses.length === 0) throw Object.assign(new Error(`${host} has no address`), { code: 'ENOTFOUND' });
+    return addresses;
+  }
+
   /** Where this client may go: resolves once, checks every address; throws Refusal. */
   async function destination(req) {
     if (target) {
-      const addresses = net.isIP(target.host) ? [target.host] : (await lookup(target.host, { all: true, verbatim: true })).map((a) => a.address);
+      const addresses = await resolve(target.host);
       return { label: hostPort(target.host, target.port), addresses, port: target.port };
     }
     const query = new URL(req.url ?? '/', 'http://relay').searchParams;
@@ -317,8 +337,7 @@ export function createRelay(options = {}) {
     if (!allow.some((e) => portMatches(e, port) && hostMatches(e, host, bytes))) throw new Refusal(`${label} is not allowed`);
     // One resolution; the addresses checked here are the ones connected to,
     // so a second answer (DNS rebinding) is never asked for.
-    const addresses = bytes ? [host] : (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
-    if (addresses.length === 0) throw Object.assign(new Error(`${host} has no address`), { code: 'ENOTFOUND' });
+    const addresses = await resolve(host);
     for (const address of addresses) {
       const kind = addressKind(address);
       if (!kind || allowPrivate) continue;

@@ -11,7 +11,7 @@ import net from 'node:net';
 import ntls from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WebSocket, createWebSocketStream } from 'ws';
-import { addressKind, createRelay, parsePattern } from '../../relay/relay.js';
+import { addressKind, clientKey, createRelay, parsePattern } from '../../relay/relay.js';
 import { certs } from './helpers/certs.js';
 import { bytes, nodeServer, sha256 } from './helpers/peers.js';
 
@@ -185,6 +185,14 @@ test('address kinds: private, loopback, link-local, unique-local, CGNAT, multica
     '::ffff:8.8.8.8': null, '64:ff9b::808:808': null, '2002:808:808::1': null, 'fe80::1%eth0': 'invalid',
   };
   for (const [address, kind] of Object.entries(cases)) assert.equal(addressKind(address), kind, address);
+});
+
+test('per-client counting: IPv4 (v4-mapped too) per address, IPv6 per /64', () => {
+  assert.equal(clientKey('192.0.2.7'), '192.0.2.7');
+  assert.equal(clientKey('::ffff:192.0.2.7'), '192.0.2.7');
+  assert.equal(clientKey('2001:db8:1:2:3:4:5:6'), '2001:db8:1:2::/64');
+  assert.equal(clientKey('2001:db8:1:2::ffff'), '2001:db8:1:2::/64');
+  assert.notEqual(clientKey('2001:db8:1:3::1'), clientKey('2001:db8:1:2::1'));
 });
 
 test('allow patterns: names with * labels, addresses, ranges, ports; malformed ones throw', () => {
@@ -506,7 +514,7 @@ test('Origin allowlist: a foreign Origin gets 403 at the upgrade; listed or abse
   const bad = await outcome(new WebSocket(url, { origin: 'https://evil.example' }));
   assert.equal(bad.opened, false);
   assert.match(bad.error.message, /Unexpected server response: 403/);
-  assert.match(relay.logs.at(-1), /Origin https:\/\/evil\.example is not allowed/);
+  assert.match(relay.logs.at(-1), /Origin "https:\/\/evil\.example" is not allowed/);
   for (const origin of ['https://app.example', undefined]) {
     const ws = await openWs(url, { origin });
     assert.deepEqual(await echoOver(ws, Buffer.from('ok')), Buffer.from('ok'));
@@ -569,7 +577,8 @@ test('backpressure: a slow reader on either side holds the other back instead of
   ws.pause();
   const chunks = [];
   ws.on('message', (d) => chunks.push(d));
-  upstream.write(payload);
+  // In pieces: the length still queued drops as each piece goes out.
+  for (let i = 0; i < size; i += 65536) upstream.write(payload.subarray(i, i + 65536));
   const held = await settled(() => upstream.writableLength);
   assert.ok(held > 16 * 1024 * 1024, `server still holds ${held} bytes`);
   ws.resume();
