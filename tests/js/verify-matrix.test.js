@@ -13,6 +13,7 @@
 // INVALID_CA and then as INVALID_PURPOSE, and Node shows INVALID_PURPOSE.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import ntls from 'node:tls';
 import * as wtls from 'wasm-tls';
 import { matrix } from './helpers/matrix-certs.js';
@@ -207,6 +208,34 @@ test('checkServerIdentity: a user check can accept a name mismatch, never a bad 
     assert.deepEqual(seen.wasm, seen.node);
     assert.deepEqual(seen.wasm, expected);
     assert.deepEqual(calls.wasm, calls.node);
+  }
+});
+
+test('a resumed session is not checked against a new servername, as in node:tls (its own weakening, mirrored)', async (t) => {
+  // Node skips checkServerIdentity when a session is reused: the name was
+  // checked when the session was made. The peer is still the server that
+  // proved the first name; the chain verdict is kept from then.
+  const server = await serve(t, ntls, matrix.verify.good);
+  for (const version of ['TLSv1.2', 'TLSv1.3']) {
+    const seen = {};
+    for (const [name, lib] of Object.entries(LIBS)) {
+      const base = { host: '127.0.0.1', port: server.port, ca: matrix.root, maxVersion: version };
+      let session;
+      const first = lib.connect({ ...base, servername: 'localhost' });
+      first.on('session', (s) => { session = s; });
+      first.resume();
+      await once(first, 'close');
+      const calls = [];
+      const second = lib.connect({ ...base, servername: 'other.example', session, checkServerIdentity: (host) => { calls.push(host); } });
+      await once(second, 'secureConnect');
+      seen[name] = { reused: second.isSessionReused(), authorized: second.authorized, calls };
+      second.destroy();
+      // Without the session the name is checked and refused.
+      const fresh = await verdict(lib, { ...base, servername: 'other.example' });
+      seen[name].fresh = fresh.code;
+    }
+    assert.deepEqual(seen.wasm, seen.node, version);
+    assert.deepEqual(seen.wasm, { reused: true, authorized: true, calls: [], fresh: 'ERR_TLS_CERT_ALTNAME_INVALID' }, version);
   }
 });
 
