@@ -313,6 +313,35 @@ test('wasm-tls over a WebSocket through our relay and websockify, to node:tls an
     await until(() => relay.connections === 0, 'no live connections');
   });
 
+// The browser's way in: relayTransport builds `${relayUrl}?host=...&port=...` (js/transports/relay.js).
+const relayJs = new URL('../../js/transports/relay.js', import.meta.url);
+
+test('wasm-tls over relayTransport (the browser client\'s URL format) through our relay; a refusal is its error',
+  { skip: !existsSync(relayJs) && 'js/transports/relay.js is not there yet' }, async (t) => {
+    const { default: tls } = await import('../../js/entry/node.js');
+    const { relayTransport } = await import(relayJs.href);
+    const server = await nodeServer({ ...certs.ec });
+    t.after(() => server.close());
+    const relay = await startRelay(t, { allow: [`127.0.0.1:${server.port}`] });
+    const byName = await startRelay(t, { allow: [`localhost:${server.port}`] });
+    const open = (r, host) => tls.connect({
+      transport: relayTransport(r.url, host, server.port, { WebSocket }), servername: 'localhost', ca: certs.ca,
+    });
+    const payload = bytes(100_000, 17);
+    const socket = open(relay, '127.0.0.1');
+    assert.deepEqual(await tlsEcho(socket, payload), payload);
+    assert.equal(socket.getProtocol(), 'TLSv1.3');
+    socket.destroy();
+
+    // localhost is allowed by name but resolves to loopback, which no pattern names: refused.
+    const refused = open(byName, 'localhost');
+    const [err] = await once(refused, 'error');
+    assert.equal(err.closeCode, 1008);
+    assert.match(err.reason, /localhost resolves to 127\.0\.0\.1, which is loopback/);
+    assert.equal(byName.logs.length, 1);
+    await until(() => relay.connections === 0 && byName.connections === 0, 'no live connections');
+  });
+
 test('fixed --target: the query is ignored', async (t) => {
   const up = await tcpServer(t);
   const relay = await startRelay(t, { target: `127.0.0.1:${up.port}` });
@@ -444,6 +473,32 @@ test('one resolution: every address is checked and the checked one is connected 
   assert.match(o.reason, /mixed\.test resolves to 127\.0\.0\.1, which is loopback/);
   assert.deepEqual(asked, ['rebind.test', 'mixed.test']);
   assert.equal(up.accepted, 1);
+});
+
+test('a checked address that refuses the connect: the next checked address is tried', async (t) => {
+  const up = await tcpServer(t);
+  // 127.0.0.2 is loopback too, but nothing listens there on this port.
+  const lookup = async () => [{ address: '127.0.0.2', family: 4 }, { address: '127.0.0.1', family: 4 }];
+  const relay = await startRelay(t, { allow: [`two.test:${up.port}`], allowPrivate: true, lookup });
+  const ws = await openWs(dest(relay, 'two.test', up.port));
+  assert.deepEqual(await echoOver(ws, Buffer.from('second')), Buffer.from('second'));
+  ws.close();
+  await ws.ended;
+  assert.deepEqual(up.peers, ['127.0.0.1']);
+});
+
+test('a name that does not resolve closes with 1011, for a client-chosen and a fixed destination', async (t) => {
+  const nowhere = async (host) => {
+    throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' });
+  };
+  const chosen = await startRelay(t, { allow: ['*.invalid:*'], lookup: nowhere });
+  const fixed = await startRelay(t, { target: 'db.invalid:5432', lookup: async () => [] });
+  for (const url of [dest(chosen, 'db.invalid', 5432), fixed.url]) {
+    const o = await outcome(new WebSocket(url));
+    assert.equal(o.code, 1011, url);
+    assert.equal(o.reason, 'cannot resolve: ENOTFOUND', url);
+  }
+  await until(() => chosen.connections === 0 && fixed.connections === 0, 'no live connections');
 });
 
 test('limits: per client IP and overall, the N+1th gets 1013 while the others go on', async (t) => {
