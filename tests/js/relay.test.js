@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import ntls from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -340,6 +341,57 @@ test('wasm-tls over relayTransport (the browser client\'s URL format) through ou
     assert.match(err.reason, /localhost resolves to 127\.0\.0\.1, which is loopback/);
     assert.equal(byName.logs.length, 1);
     await until(() => relay.connections === 0 && byName.connections === 0, 'no live connections');
+  });
+
+// Chromium's own WebSocket, from a page with a real Origin (tests/js/helpers/chromium.js drives it).
+const chromiumJs = new URL('./helpers/chromium.js', import.meta.url);
+
+test('Chromium: its WebSocket through the relay, bytes exact; a foreign page Origin and a refused destination fail',
+  { skip: !existsSync(chromiumJs) && 'tests/js/helpers/chromium.js is not there yet' }, async (t) => {
+    const { launchChromium } = await import(chromiumJs.href);
+    const up = await tcpServer(t);
+    const page = http.createServer((req, res) => res.end('<!doctype html><title>relay</title>'));
+    page.listen(0, '127.0.0.1');
+    await once(page, 'listening');
+    t.after(() => page.close());
+    const origin = `http://127.0.0.1:${page.address().port}`;
+    const relay = await startRelay(t, { allow: [`127.0.0.1:${up.port}`], origins: [origin] });
+    const foreign = await startRelay(t, { allow: [`127.0.0.1:${up.port}`], origins: ['https://app.example'] });
+    const browser = await launchChromium();
+    t.after(() => browser.close());
+    const tab = await browser.newPage();
+    await tab.goto(`${origin}/`);
+    const results = await tab.evaluate(async (urls) => {
+      const echo = (url, protocols) => new Promise((resolve) => {
+        const ws = new WebSocket(url, protocols);
+        ws.binaryType = 'arraybuffer';
+        const sent = new Uint8Array(300_000).map((_, i) => (i * 31 + 7) & 255);
+        const got = [];
+        let n = 0;
+        ws.onopen = () => { for (let i = 0; i < sent.length; i += 40_000) ws.send(sent.subarray(i, i + 40_000)); };
+        ws.onmessage = (e) => {
+          got.push(new Uint8Array(e.data));
+          n += e.data.byteLength;
+          if (n >= sent.length) ws.close(1000);
+        };
+        ws.onclose = (e) => {
+          const all = new Uint8Array(n);
+          let at = 0;
+          for (const g of got) { all.set(g, at); at += g.length; }
+          resolve({ code: e.code, reason: e.reason, protocol: ws.protocol, same: n === sent.length && all.every((b, i) => b === sent[i]) });
+        };
+      });
+      return [await echo(urls[0]), await echo(urls[0], ['binary']), await echo(urls[1]), await echo(urls[2])];
+    }, [dest(relay, '127.0.0.1', up.port), dest(foreign, '127.0.0.1', up.port), dest(relay, '127.0.0.1', up.port + 1)]);
+    const [plain, binary, badOrigin, offList] = results;
+    assert.deepEqual(plain, { code: 1000, reason: '', protocol: '', same: true });
+    assert.deepEqual(binary, { code: 1000, reason: '', protocol: 'binary', same: true });
+    assert.equal(badOrigin.code, 1006);
+    assert.match(foreign.logs.join('\n'), new RegExp(`Origin "${origin}" is not allowed`));
+    assert.equal(offList.code, 1008);
+    assert.match(offList.reason, /is not allowed/);
+    assert.equal(up.accepted, 2);
+    await until(() => relay.connections === 0, 'no live connections');
   });
 
 test('fixed --target: the query is ignored', async (t) => {
