@@ -143,11 +143,16 @@ export function startHttpsServer(pki) {
       },
       request: { method: req.method, url: req.url, httpVersion: req.httpVersion, headers: req.headers },
     }, null, 2);
-    res.writeHead(200, {
-      'content-type': 'application/json; charset=utf-8',
-      'content-length': Buffer.byteLength(body),
-      'cache-control': 'no-store',
-    });
+    const headers = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
+    if (req.url === '/chunked') {
+      // Three chunks and no length: Transfer-Encoding: chunked, for the page's decoder.
+      res.writeHead(200, headers);
+      const third = Math.ceil(body.length / 3);
+      for (let at = 0; at < body.length; at += third) res.write(body.slice(at, at + third));
+      res.end();
+      return;
+    }
+    res.writeHead(200, { ...headers, 'content-length': Buffer.byteLength(body) });
     res.end(body);
   });
   server.on('tlsClientError', () => {}); // the page reports its own side

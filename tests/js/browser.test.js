@@ -97,6 +97,17 @@ test('demo page: through the relay to node:https, chain, HTTP GET', { timeout: 1
   await page.screenshot({ path: `${RESULTS}browser-demo.png`, fullPage: true });
 });
 
+test('demo page: a chunked response is decoded', { timeout: 120_000 }, async (t) => {
+  const { result } = await demoPage(t, { path: '/chunked' });
+  assert.equal(result.state, 'done', JSON.stringify(result.error));
+  const header = (name) => result.http.headers.find(([k]) => k.toLowerCase() === name)?.[1];
+  assert.equal(header('transfer-encoding'), 'chunked');
+  assert.equal(header('content-length'), undefined);
+  const body = JSON.parse(result.http.body);
+  assert.equal(body.request.url, '/chunked');
+  assert.match(body.message, /^Hello from node:https!/);
+});
+
 test('demo page: openssl s_server -www, TLS 1.3, chain up to the CA given in the page', { timeout: 120_000 }, async (t) => {
   const { page, result } = await demoPage(t, {
     host: '127.0.0.1', port: s13.port, servername: 'localhost', ca: certs.ca, path: '/',
