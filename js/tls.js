@@ -6,12 +6,15 @@ import { SecurePair, createSecurePair } from './secure-pair.js';
 import { SecureContext, createSecureContext, refuseUnsupported, versionDefaults } from './context.js';
 import { checkServerIdentity } from './identity.js';
 import { invalidArgType, nodeError } from './errors.js';
-import { toTransport } from './transports/index.js';
+import { relayTransport, toTransport } from './transports/index.js';
 import { platform } from './platform/index.js';
 import { supportedCiphers } from '../pkg/wasm_tls.js';
 import { installRootCertificates } from './root-certificates.js';
 
 export { TLSSocket, SecureContext, createSecureContext, checkServerIdentity, Server, createServer, SecurePair, createSecurePair };
+export {
+  streamsTransport, websocketTransport, messagePortTransport, relayTransport, duplexTransport,
+} from './transports/index.js';
 
 export const CLIENT_RENEG_LIMIT = 3;
 export const CLIENT_RENEG_WINDOW = 600;
@@ -84,11 +87,14 @@ function normalizeConnectArgs(args) {
 
 /** The runtime's own TCP, or in browsers a WebSocket relay (`relay` option or setDefaultRelay). */
 function runtimeTcp(options) {
-  if (typeof platform.connectTcp !== 'function') {
+  const relayMissing = platform.tcpViaRelay && options.relay == null && platform.defaultRelay == null;
+  if (typeof platform.connectTcp !== 'function' || relayMissing) {
     throw nodeError(Error, 'ERR_WASM_TLS_NO_TCP',
       `tls.connect({ host, port }) needs TCP, which ${platform.name} does not offer: ` +
       "pass { relay: 'wss://...' } (a wasm-tls-relay), call tls.setDefaultRelay(url), or pass { transport }");
   }
+  // An explicit relay is used in every runtime (a browser's only way out; elsewhere a choice).
+  if (options.relay != null) return relayTransport(options.relay, options.host, options.port, { WebSocket: options.WebSocket });
   return platform.connectTcp(options);
 }
 
