@@ -1,16 +1,17 @@
 // Bun: TCP is Bun's own (Bun.connect, Bun.listen), through js/transports/bun.js.
 import { bunConnect, bunListen } from '../transports/bun.js';
 import { runtimeError } from '../transports/common.js';
+import { listenDefault } from './ip.js';
 
 /** @type {import('./index.js').Platform['listenTcp']} */
 async function listenTcp({ host, port }, onTransport) {
-  let listener;
-  try {
-    // Node listens on '::' (both families) when no host is given.
-    listener = bunListen({ host: host ?? '::', port }, onTransport);
-  } catch (e) {
-    throw runtimeError(e, { syscall: 'listen', address: host ?? '::', port });
-  }
+  const listener = listenDefault(host, (address) => {
+    try {
+      return bunListen({ host: address, port }, onTransport);
+    } catch (e) {
+      throw runtimeError(e, { syscall: 'listen', address, port });
+    }
+  });
   return {
     address() {
       const out = {};

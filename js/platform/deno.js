@@ -3,6 +3,7 @@
 import { streamsTransport } from '../transports/streams.js';
 import { familyOf, runtimeError } from '../transports/common.js';
 import { nodeError } from '../errors.js';
+import { listenDefault } from './ip.js';
 
 /**
  * A Deno.Conn as the streams transport's pair, read with conn.read(): the
@@ -84,14 +85,13 @@ function connectTcp({ host, port }) {
 
 /** @type {import('./index.js').Platform['listenTcp']} */
 async function listenTcp({ host, port }, onTransport) {
-  // Node listens on '::' (both families) when no host is given.
-  const hostname = host ?? '::';
-  let listener;
-  try {
-    listener = Deno.listen({ hostname, port, transport: 'tcp' });
-  } catch (e) {
-    throw runtimeError(e, { syscall: 'listen', address: hostname, port });
-  }
+  const listener = listenDefault(host, (hostname) => {
+    try {
+      return Deno.listen({ hostname, port, transport: 'tcp' });
+    } catch (e) {
+      throw runtimeError(e, { syscall: 'listen', address: hostname, port });
+    }
+  });
   const { hostname: address, port: bound } = listener.addr;
   let closed = false;
   (async () => {

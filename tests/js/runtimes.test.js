@@ -608,3 +608,22 @@ test('workerd with nodejs_compat: the same client, and getPeerX509Certificate() 
   assert.deepEqual(seen.received, seen.sent);
   assert.equal(listen.code, 'ERR_WASM_TLS_NO_LISTEN');
 });
+
+test("listen() without a host in Deno and Bun: '::', else '0.0.0.0' where IPv6 is off, as net.Server", async () => {
+  const { listenDefault } = await import('../../js/platform/ip.js');
+  const fails = (code) => Object.assign(new Error(code), { code });
+  const tried = [];
+  const noIpv6 = (address) => {
+    tried.push(address);
+    if (address === '::') throw fails('EADDRNOTAVAIL');
+    return address;
+  };
+  assert.equal(listenDefault(undefined, noIpv6), '0.0.0.0');
+  assert.deepEqual(tried, ['::', '0.0.0.0']);
+  assert.equal(listenDefault(undefined, (a) => a), '::');
+  assert.equal(listenDefault('127.0.0.1', (a) => a), '127.0.0.1');
+  // A port in use is the answer, not a reason to try IPv4.
+  assert.throws(() => listenDefault(undefined, () => { throw fails('EADDRINUSE'); }), { code: 'EADDRINUSE' });
+  // Both failing: the IPv6 error is reported.
+  assert.throws(() => listenDefault(undefined, (a) => { throw fails(a === '::' ? 'EAFNOSUPPORT' : 'EINVAL'); }), { code: 'EAFNOSUPPORT' });
+});
