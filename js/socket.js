@@ -15,6 +15,8 @@ import { trackSocket, untrackSocket } from './trap.js';
 
 const HANDSHAKE_DONE = 1;
 const PEER_CLOSED = 2;
+/** Runs `fn` after the current callback and its promise jobs, as a new I/O callback would. */
+const later = globalThis.setImmediate ?? ((fn) => setTimeout(fn, 0));
 
 /** The Mozilla roots by subject, parsed once, on first need. */
 let rootsBySubject;
@@ -91,6 +93,7 @@ export class TLSSocket extends Duplex {
     this._server = options.server ?? null;
     this._acceptor = null; // server side, until a context answers the ClientHello
     this._heldChunks = null; // bytes that arrived while a context was being chosen
+    this._deferredFlags = null; // engine flags whose plaintext waits for 'secureConnect' code to run
     if (socket) this._attach(toTransport(socket), false);
   }
 
@@ -145,6 +148,7 @@ export class TLSSocket extends Duplex {
 
   _onTransportData(chunk) {
     if (this.destroyed) return;
+    this._deliverDeferred();
     this._bytesRead += chunk.length;
     this._touch();
     if (this._heldChunks) {
@@ -189,6 +193,25 @@ export class TLSSocket extends Duplex {
       else if (this._externalSessions) this._emitServerSessions();
     }
     if (this.destroyed) return;
+    if (judgeFirst && !this._isServer) {
+      // Node emits 'secureConnect' and the data (or close) that came with the
+      // server's last flight from separate callbacks, so code awaiting
+      // 'secureConnect' runs before them. Anything arriving first delivers them.
+      this._deferredFlags = flags;
+      later(() => this._deliverDeferred());
+      return;
+    }
+    this._deliver(flags);
+  }
+
+  _deliverDeferred() {
+    const flags = this._deferredFlags;
+    if (flags === null || this.destroyed) return;
+    this._deferredFlags = null;
+    this._deliver(flags);
+  }
+
+  _deliver(flags) {
     const plaintext = this._engine.takePlaintext();
     if (plaintext && !this.push(asBuffer(plaintext))) this._transport?.pause();
     if (flags & PEER_CLOSED) this._onPeerEnd();
@@ -196,6 +219,7 @@ export class TLSSocket extends Duplex {
 
   _onTransportEnd() {
     if (this.destroyed) return;
+    this._deliverDeferred();
     if (!this._secure) {
       // Node's wording and code for a peer that hangs up mid-handshake.
       const o = this._options;
