@@ -14,7 +14,7 @@ import tls from 'wasm-tls';
 import { certs } from './helpers/certs.js';
 import { bytes, sha256, tlsServer } from './helpers/peers.js';
 import {
-  CLOSE_NOTIFY, TLS12, captureHandshake, clientOptions, flood, gatheringDuplex, outcome, record, relay,
+  CLOSE_NOTIFY, TLS12, captureHandshake, closed, clientOptions, flood, gatheringDuplex, outcome, record, relay,
   scriptedServer, wasmMemory, watchedServer,
 } from './helpers/hostile.js';
 
@@ -193,7 +193,7 @@ async function faultAfterData(t, { side, lib, version, data, inject }) {
   c.on('error', () => {});
   await once(c, 'secureConnect');
   c.write(data, () => c.destroy());
-  await once(c, 'close');
+  await closed(c);
   for (let i = 0; i < 100 && !ended; i++) await new Promise((r) => setTimeout(r, 10));
   return { ...(await ended), received: Buffer.concat(received) };
 }
@@ -266,7 +266,7 @@ for (const side of ['client', 'server']) {
           c.on('error', () => {});
           await once(c, 'secureConnect');
           c.end(data);
-          await once(c, 'close');
+          await closed(c);
           o = await ended;
         }
         const how = `${name}, ${together ? 'one chunk' : 'apart'}`;
@@ -276,6 +276,198 @@ for (const side of ['client', 'server']) {
         assert.equal(sha256(Buffer.concat(received)), sha256(data), name);
       }
     }
+    await check();
+  });
+}
+
+test('one transport chunk of 64 KiB+ holding ~130 records (and close_notify): every byte delivered, client and server', async (t) => {
+  const check = await neighbours(t);
+  const data = bytes(64 * 1024, 13);
+  for (const side of ['client', 'server']) {
+    const received = [];
+    let target;
+    let gatherer;
+    if (side === 'client') {
+      // node:tls sends 512-byte records once told to; the wasm client's transport gathers them into one chunk.
+      const { port } = await tlsServer(t, ntls, certs.ec, (s) => s.once('data', () => {
+        s.setMaxSendFragment(512);
+        s.end(data);
+      }));
+      gatherer = gatheringDuplex(net.connect({ port, host: '127.0.0.1', allowHalfOpen: true }));
+      target = tls.connect({ socket: gatherer.duplex, ...clientOptions() });
+      await once(target, 'secureConnect');
+    } else {
+      const server = tls.createServer(certs.ec, (s) => s.on('error', () => {}));
+      const secured = once(server, 'secureConnection');
+      const listener = net.createServer({ allowHalfOpen: true }, (raw) => {
+        gatherer = gatheringDuplex(raw);
+        server.emit('connection', gatherer.duplex);
+      });
+      listener.listen(0, '127.0.0.1');
+      await once(listener, 'listening');
+      t.after(() => listener.close());
+      const c = ntls.connect({ host: '127.0.0.1', port: listener.address().port, ...clientOptions() });
+      c.on('error', () => {});
+      [target] = await secured;
+      c.once('data', () => {
+        c.setMaxSendFragment(512);
+        c.end(data);
+      });
+    }
+    gatherer.hold();
+    target.write('go');
+    target.on('data', (d) => received.push(d));
+    const o = await outcome(target, PROMPT_MS);
+    assert.equal(o.hang, undefined, side);
+    assert.equal(o.error, undefined, side);
+    assert.ok(o.events.includes('end'), `${side}: ${o.events}`);
+    assert.equal(sha256(Buffer.concat(received)), sha256(data), side);
+  }
+  await check();
+});
+
+test('a peer that stops mid-record: the timers fire as in node:tls (timeout, handshakeTimeout), nothing else', async (t) => {
+  const check = await neighbours(t);
+  const flight = await captureHandshake(t, 'TLSv1.3');
+  const server = await scriptedServer(t);
+  // Client: half the server's first record, then silence; `timeout` fires and the socket stays up until destroyed.
+  for (const [name, lib] of LIBS) {
+    const raw = await server.connection((s) => s.write(flight.server.subarray(0, 60)));
+    const s = lib.connect({ socket: raw, ...clientOptions(), timeout: 300 });
+    s.setTimeout(300);
+    const events = [];
+    s.on('error', (e) => events.push(e.code));
+    await once(s, 'timeout');
+    events.push('timeout');
+    assert.equal(s.destroyed, false, name);
+    s.destroy();
+    await closed(s);
+    assert.deepEqual(events, ['timeout'], name);
+  }
+  // Server: half a ClientHello, then silence: ERR_TLS_HANDSHAKE_TIMEOUT on tlsClientError.
+  const verdicts = [];
+  for (const [, lib] of LIBS) {
+    const watched = await watchedServer(t, lib, { ...certs.ec, handshakeTimeout: 300 });
+    verdicts.push(await watched.verdict(flight.client.subarray(0, 100), { end: false, ms: 3000 }));
+  }
+  assert.deepEqual(verdicts.map((v) => v.code), ['ERR_TLS_HANDSHAKE_TIMEOUT', 'ERR_TLS_HANDSHAKE_TIMEOUT']);
+  // wasm-tls closes the connection; node:tls leaves the TCP connection open after the timeout.
+  assert.equal(verdicts[0].hung, false);
+  await check();
+});
+
+test('100 MiB of random bytes at a client and at a server socket: an error at once, little read, little held', async (t) => {
+  const check = await neighbours(t);
+  const server = await scriptedServer(t);
+  const junk = bytes(1 << 20, 21); // seeded: its first byte is no record type
+  assert.ok(junk[0] < 20 || junk[0] > 24);
+  const codes = [];
+  for (const [name, lib] of LIBS) {
+    const before = wasmMemory();
+    let taken;
+    const raw = await server.connection((s) => { taken = flood(s, 100 * MiB, junk); });
+    const o = await outcome(lib.connect({ socket: raw, ...clientOptions() }), PROMPT_MS);
+    assert.equal(o.hang, undefined, name);
+    codes.push(o.error?.code);
+    assert.ok(await taken < 32 * MiB, `${name}: the flood got ${await taken} bytes in`);
+    assert.ok(wasmMemory() - before < 4 * MiB, name);
+  }
+  for (const [name, lib] of LIBS) {
+    const watched = await watchedServer(t, lib, certs.ec);
+    const before = wasmMemory();
+    // verdict() sends one block; the rest follows as fast as the server takes it.
+    const { code, hung } = await watched.verdict(junk, { end: false, then: (raw) => flood(raw, 99 * MiB, junk) });
+    assert.equal(hung, false, name);
+    codes.push(code);
+    assert.ok(wasmMemory() - before < 4 * MiB, name);
+  }
+  assert.deepEqual(codes, Array(4).fill('ERR_SSL_WRONG_VERSION_NUMBER'));
+  await check();
+});
+
+/**
+ * Sends `total` bytes (ChaCha20: the suite is not what is measured) as fast as
+ * the receiver lets it; resolves with the SHA-256 of what it sent.
+ */
+function sendFast(socket, total) {
+  const hash = createHash('sha256');
+  const block = randomBytes(1 << 20);
+  const progress = { sent: 0, refused: 0, waiting: false };
+  const done = new Promise((resolve, reject) => {
+    socket.on('error', reject);
+    const pump = () => {
+      progress.waiting = false;
+      while (progress.sent < total) {
+        const n = Math.min(block.length, total - progress.sent);
+        const chunk = Buffer.from(block.subarray(0, n));
+        chunk.writeUInt32BE(progress.sent / block.length); // no two blocks alike
+        hash.update(chunk);
+        progress.sent += n;
+        if (!socket.write(chunk)) {
+          progress.refused++;
+          progress.waiting = true;
+          socket.once('drain', pump);
+          return;
+        }
+      }
+      resolve(hash.digest('hex'));
+    };
+    pump();
+  });
+  return { done, progress };
+}
+
+/** Waits until `progress.sent` stops moving (the sender is held back). */
+async function heldBack(progress) {
+  let last = -1;
+  while (progress.sent !== last || !progress.waiting) {
+    last = progress.sent;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+for (const side of ['client', 'server']) {
+  test(`${side}: a node:tls peer sending 200 MB to a paused wasm-tls socket is held back; all 200 MB arrive intact after resume`, async (t) => {
+    const check = await neighbours(t);
+    const TOTAL = 200e6;
+    const options = { ...certs.ec, ciphers: 'TLS_CHACHA20_POLY1305_SHA256' };
+    let ours; // the wasm-tls socket
+    let raw; // its TCP socket
+    let peer; // the node:tls sender
+    if (side === 'client') {
+      const { port } = await tlsServer(t, ntls, options, (sock) => { peer = sock; });
+      raw = net.connect(port, '127.0.0.1');
+      await once(raw, 'connect');
+      ours = tls.connect({ socket: raw, ...clientOptions() });
+      await once(ours, 'secureConnect');
+      while (!peer) await new Promise((r) => setTimeout(r, 10));
+    } else {
+      const server = await tlsServer(t, tls, options, (sock) => { ours = sock; });
+      server.server.on('connection', (c) => { raw = c; });
+      peer = ntls.connect({ host: '127.0.0.1', port: server.port, ...clientOptions() });
+      await once(peer, 'secureConnect');
+      while (!ours) await new Promise((r) => setTimeout(r, 10));
+    }
+    ours.pause();
+    const before = wasmMemory();
+    const sender = sendFast(peer, TOTAL);
+    await heldBack(sender.progress);
+    const buffered = ours.readableLength + raw.readableLength;
+    assert.ok(buffered < 2 * MiB, `the wasm-tls side holds ${buffered} bytes`);
+    assert.ok(wasmMemory() - before < 2 * MiB, `wasm memory grew by ${wasmMemory() - before}`);
+    assert.ok(sender.progress.refused > 0 && peer.writableLength > 0, 'the sender saw write() return false');
+    assert.ok(sender.progress.sent < 64 * MiB, `the sender got ${sender.progress.sent} bytes out`);
+    const hash = createHash('sha256');
+    let got = 0;
+    const all = new Promise((resolve) => ours.on('data', (d) => {
+      hash.update(d);
+      got += d.length;
+      if (got >= TOTAL) resolve();
+    }));
+    ours.resume();
+    await all;
+    assert.equal(got, TOTAL);
+    assert.equal(hash.digest('hex'), await sender.done);
     await check();
   });
 }

@@ -16,6 +16,9 @@ export const wasmMemory = () => wasm.memory.buffer.byteLength;
 
 export const TLS12 = 0x0303;
 
+/** Resolves at 'close', whatever errors came first (events.once would reject on 'error'). */
+export const closed = (socket) => new Promise((resolve) => socket.once('close', resolve));
+
 /** One TLS record: type, legacy version, body (the length is written for you). */
 export function record(type, version, body) {
   const head = Buffer.of(type, version >> 8, version & 0xff, body.length >> 8, body.length & 0xff);
@@ -49,12 +52,11 @@ export function outcome(socket, ms = 10_000) {
 }
 
 /**
- * Writes `total` random bytes as fast as `socket` takes them (waiting for
+ * Writes `total` bytes (random, or `block` over and over) as fast as `socket` takes them (waiting for
  * 'drain'); resolves with how many it took before it closed or the total was out.
  */
-export function flood(socket, total) {
+export function flood(socket, total, block = randomBytes(1 << 20)) {
   return new Promise((resolve) => {
-    const block = randomBytes(1 << 20);
     let sent = 0;
     let done = false;
     const finish = () => {
@@ -120,7 +122,7 @@ export async function scriptedServer(t) {
  * A TLS server from `lib` whose failures are told apart by the client's port:
  * `verdict(bytes)` sends them from a raw client and resolves with the code of
  * that connection's tlsClientError (null if none) and whether the server
- * left it hanging (the client gave up after `ms`).
+ * left it hanging (the client gave up after `ms`); `then(raw)` may send more.
  */
 export async function watchedServer(t, lib, options) {
   const server = lib.createServer(options, (s) => s.on('error', () => {}));
@@ -134,7 +136,7 @@ export async function watchedServer(t, lib, options) {
   t.after(() => server.close());
   return {
     port: server.address().port,
-    async verdict(bytes, { end = true, ms = 10_000 } = {}) {
+    async verdict(bytes, { end = true, ms = 10_000, then } = {}) {
       const raw = net.connect(server.address().port, '127.0.0.1');
       raw.on('error', () => {});
       raw.on('data', () => {});
@@ -142,9 +144,10 @@ export async function watchedServer(t, lib, options) {
       const port = raw.localPort;
       raw.write(bytes);
       if (end) raw.end();
+      then?.(raw);
       let hung = false;
       const timer = setTimeout(() => { hung = true; raw.destroy(); }, ms);
-      await once(raw, 'close');
+      await closed(raw);
       clearTimeout(timer);
       // The server learns of the hang-up a moment after the client closes.
       for (let i = 0; i < 50 && !errors.has(port); i++) await new Promise((r) => setTimeout(r, 10));
@@ -203,7 +206,7 @@ export async function captureHandshake(t, version) {
   const tap = await relay(t, server.address().port);
   const c = ntls.connect({ port: tap.port, host: '127.0.0.1', ...clientOptions({ maxVersion: version }) });
   c.on('data', () => {});
-  await once(c, 'close');
+  await closed(c);
   return { server: Buffer.concat(tap.recording.upstream), client: Buffer.concat(tap.recording.downstream) };
 }
 
