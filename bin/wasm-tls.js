@@ -1,18 +1,30 @@
 #!/usr/bin/env node
-// wasm-tls CLI: connects with wasm-tls (rustls in WebAssembly) and reports what
-// `openssl s_client` would: protocol, cipher, ALPN, verification, the peer chain.
+// wasm-tls CLI: the browser demo (`npm start`), and a client that connects with
+// wasm-tls (rustls in WebAssembly) and reports what `openssl s_client` would:
+// protocol, cipher, ALPN, verification, the peer chain.
 import { once } from 'node:events';
 import fs from 'node:fs';
 import net from 'node:net';
 import { parseArgs } from 'node:util';
 import { connectionReport } from './lib/report.js';
 
+const DEMO_PORT = 8080;
+
 const USAGE = `Usage:
-  wasm-tls                        demo: a local CA, a node:tls echo server on 127.0.0.1,
-                                  a wasm-tls connection to it, its report and an echo
+  wasm-tls [demo] [--port N] [--skip-build]
+                                  the browser demo: bundles www/ with webpack, makes a local
+                                  CA, starts a node:https server, the relay and a static
+                                  server on 127.0.0.1, prints the URL to open; Ctrl-C stops
+  wasm-tls demo --once            the terminal demo: a local CA, a node:tls echo server on
+                                  127.0.0.1, a wasm-tls connection to it, its report and an echo
   wasm-tls connect HOST[:PORT] [options]
                                   connect to a TLS server (PORT defaults to 443) and report
   wasm-tls --help                 this text
+
+Options for demo:
+  --port N            the static server's port (default ${DEMO_PORT}, or any free one if taken;
+                      0: any free one)
+  --skip-build        serve the www/dist bundle already built (npm run build:www)
 
 Options for connect:
   --servername NAME   SNI and the name to verify (default: HOST, none when HOST is an IP)
@@ -74,6 +86,9 @@ function parseCommand(argv) {
         alpn: { type: 'string' },
         insecure: { type: 'boolean' },
         send: { type: 'string' },
+        once: { type: 'boolean' },
+        port: { type: 'string' },
+        'skip-build': { type: 'boolean' },
       },
     });
   } catch (e) {
@@ -81,12 +96,25 @@ function parseCommand(argv) {
   }
   const { values, positionals } = parsed;
   if (values.help) return { mode: 'help' };
-  if (positionals.length === 0) {
-    if (Object.keys(values).length > 0) throw new UsageError('options need the connect command');
-    return { mode: 'demo' };
+  const [command = 'demo', target, ...extra] = positionals;
+  const given = (names) => names.filter((name) => values[name] !== undefined);
+  if (command === 'demo') {
+    if (target !== undefined) throw new UsageError('demo takes no HOST:PORT (did you mean connect?)');
+    const misplaced = given(['servername', 'ca', 'alpn', 'insecure', 'send']);
+    if (misplaced.length) throw new UsageError(`--${misplaced[0]} needs the connect command`);
+    if (values.once) {
+      if (given(['port', 'skip-build']).length) throw new UsageError('--once runs no servers: no --port or --skip-build');
+      return { mode: 'once' };
+    }
+    const port = values.port === undefined ? undefined : Number(values.port);
+    if (port !== undefined && !(/^\d+$/.test(values.port) && port <= 65535)) {
+      throw new UsageError(`bad --port '${values.port}': expected 0-65535`);
+    }
+    return { mode: 'demo', port, skipBuild: Boolean(values['skip-build']) };
   }
-  const [command, target, ...extra] = positionals;
   if (command !== 'connect') throw new UsageError(`unknown command '${command}'`);
+  const misplaced = given(['once', 'port', 'skip-build']);
+  if (misplaced.length) throw new UsageError(`--${misplaced[0]} is an option of demo, not connect`);
   if (!target || extra.length > 0) throw new UsageError('connect takes exactly one HOST:PORT');
   const alpn = values.alpn?.split(',').map((p) => p.trim()).filter(Boolean);
   if (values.alpn !== undefined && alpn.length === 0) throw new UsageError('--alpn needs at least one protocol');
@@ -145,8 +173,8 @@ async function closeConnection({ socket, state }) {
   if (state.error) throw state.error;
 }
 
-/** The no-argument demo: local CA, node:tls echo server, wasm-tls client, one echoed line. */
-async function demo(tls) {
+/** `demo --once`: local CA, node:tls echo server, wasm-tls client, one echoed line. */
+async function terminalDemo(tls) {
   const { makeLocalPki, startEchoServer } = await import('./lib/demo.js');
   const pki = makeLocalPki();
   const server = await startEchoServer(pki);
@@ -221,6 +249,52 @@ async function connectCommand(tls, cmd) {
   await closeConnection(conn);
 }
 
+const kB = (bytes) => `${(bytes / 1024).toFixed(0)} KB`;
+
+/**
+ * The browser demo: builds the bundle, starts the servers, prints the URL and
+ * runs until SIGINT/SIGTERM.
+ * @param {{ port?: number, skipBuild: boolean }} cmd
+ */
+async function browserDemo(cmd) {
+  const lib = await import('./lib/demo.js');
+  if (cmd.skipBuild) {
+    if (!fs.existsSync(new URL('../www/dist/demo.js', import.meta.url))) {
+      throw codedError('ERR_DEMO_BUILD', 'www/dist has no bundle: run npm run build:www, or drop --skip-build');
+    }
+  } else {
+    console.log('Bundling www/ with webpack...');
+    const assets = await lib.buildBundle();
+    for (const { name, size, gzip, brotli } of assets) {
+      console.log(`  www/dist/${name}  ${kB(size)} (gzip ${kB(gzip)}, brotli ${kB(brotli)})`);
+    }
+  }
+  const relayLog = (line) => console.log(`relay: ${line}`);
+  let demo;
+  try {
+    demo = await lib.startDemo({ port: cmd.port ?? DEMO_PORT, log: relayLog });
+  } catch (e) {
+    if (e.code !== 'EADDRINUSE' || cmd.port !== undefined) throw e;
+    demo = await lib.startDemo({ port: 0, log: relayLog }); // 8080 is taken: any free port will do
+  }
+  const { config } = demo;
+  console.log(`
+Local CA and server certificate made with openssl (localhost, 127.0.0.1; valid 7 days)
+  HTTPS server  node:https on 127.0.0.1:${config.port}
+  relay         ${config.relay} (allows 127.0.0.1:${config.port} only)
+  static        www/ on ${demo.url}
+
+Open ${demo.url} in a browser (worker.html: a TLS server in a Web Worker).
+The page trusts the local CA through its config. Ctrl-C stops.`);
+  process.off('SIGINT', exitOnSigint);
+  await new Promise((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  console.log('Stopping.');
+  await demo.close();
+}
+
 async function main(argv) {
   let cmd;
   try {
@@ -234,13 +308,18 @@ async function main(argv) {
     console.log(USAGE);
     return 0;
   }
+  if (cmd.mode === 'demo') {
+    await browserDemo(cmd);
+    return 0;
+  }
   const tls = await loadTls();
-  if (cmd.mode === 'demo') await demo(tls);
+  if (cmd.mode === 'once') await terminalDemo(tls);
   else await connectCommand(tls, cmd);
   return 0;
 }
 
-process.on('SIGINT', () => process.exit(130)); // still runs the 'exit' clean-up
+const exitOnSigint = () => process.exit(130); // still runs the 'exit' clean-up
+process.on('SIGINT', exitOnSigint);
 try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (e) {

@@ -1,6 +1,7 @@
 // tls.createSecureContext and the option normalisation it shares with connect.
 import { Buffer } from '#buffer';
 import { SecureContext as NativeContext } from '../pkg/wasm_tls.js';
+import { engineGeneration } from './trap.js';
 import { engineError, invalidArgType, nodeError } from './errors.js';
 
 export const DEFAULT_MIN_VERSION_INITIAL = 'TLSv1.2';
@@ -132,8 +133,28 @@ export class SecureContext {
       const pinned = methodVersion(options.secureProtocol);
       if (pinned) minVersion = maxVersion = pinned;
     }
+    for (const name of ['clientCertEngine', 'privateKeyEngine', 'privateKeyIdentifier']) {
+      if (options[name] != null) {
+        throw nodeError(Error, 'ERR_CRYPTO_CUSTOM_ENGINE_NOT_SUPPORTED',
+          `Custom engines not supported: OpenSSL engines (${name}) do not exist in rustls; pass the key itself`);
+      }
+    }
+    if (options.sigalgs !== undefined) {
+      throw nodeError(Error, 'ERR_FEATURE_UNAVAILABLE_ON_PLATFORM',
+        'sigalgs is not supported: rustls chooses among its own signature schemes (ECDSA, Ed25519, RSA-PSS, RSA PKCS#1)');
+    }
     minVersion ??= defaults.minVersion;
     maxVersion ??= defaults.maxVersion;
+    // secureOptions: the version bits narrow the range; the other SSL_OP_* bits
+    // govern OpenSSL behaviours rustls does not have (or always has).
+    if (options.secureOptions !== undefined) {
+      if (typeof options.secureOptions !== 'number') throw invalidArgType('options.secureOptions', 'of type number', options.secureOptions);
+      if (options.secureOptions & SSL_OP_NO_TLSv1_3 && maxVersion === 'TLSv1.3') maxVersion = 'TLSv1.2';
+      if (options.secureOptions & SSL_OP_NO_TLSv1_2 && minVersion !== 'TLSv1.3') minVersion = 'TLSv1.3';
+      if (minVersion === 'TLSv1.3' && maxVersion !== 'TLSv1.3') {
+        throw nodeError(Error, 'ERR_SSL_NO_PROTOCOLS_AVAILABLE', 'no protocols available (secureOptions rule out TLS 1.2 and 1.3)');
+      }
+    }
     checkVersion('options.minVersion', minVersion, 'minimum');
     checkVersion('options.maxVersion', maxVersion, 'maximum');
     for (const name of ['ciphers', 'ecdhCurve', 'passphrase']) {
@@ -157,12 +178,22 @@ export class SecureContext {
     };
     /** Trusting the Mozilla set: a detailed peer chain ends at one of its roots, as in Node. */
     this.usesDefaultRoots = options.ca == null;
+    this._native = native;
+    this._generation = engineGeneration();
     try {
-      /** The engine's half, as Node's `context` property holds OpenSSL's. */
-      this.context = new NativeContext(native);
+      this._context = new NativeContext(native);
     } catch (e) {
       throw engineError(e);
     }
+  }
+
+  /** The engine's half, as Node's `context` property holds OpenSSL's; rebuilt if the engine restarted after a trap. */
+  get context() {
+    if (this._generation !== engineGeneration()) {
+      this._context = new NativeContext(this._native);
+      this._generation = engineGeneration();
+    }
+    return this._context;
   }
 }
 
@@ -181,6 +212,10 @@ export function refuseUnsupported(options) {
   }
   // `dhparam` is accepted and unused: rustls offers ECDHE, never DHE.
 }
+
+/** OpenSSL's SSL_OP_NO_TLSv1_2 and SSL_OP_NO_TLSv1_3: the secureOptions bits that mean something to rustls. */
+const SSL_OP_NO_TLSv1_2 = 0x08000000;
+const SSL_OP_NO_TLSv1_3 = 0x20000000;
 
 /** Module-level defaults that tls.DEFAULT_MIN_VERSION / DEFAULT_MAX_VERSION change. */
 export const versionDefaults = {

@@ -19,7 +19,8 @@
 // (statically, or with `await import()` before the first read), and otherwise
 // throws an error saying so, rather than returning a wrong, empty list.
 
-const jsonUrl = () => new URL('../pkg/root-certificates.json', import.meta.url);
+// webpackIgnore: bundles for browsers never read the file (they import wasm-tls/root-certificates).
+const jsonUrl = () => new URL(/* webpackIgnore: true */ '../pkg/root-certificates.json', import.meta.url);
 
 /** The frozen array, once loaded: every read returns this same object. */
 let certificates;

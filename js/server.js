@@ -112,7 +112,9 @@ export class Server extends ServerBase {
     if (keys.byteLength !== 48) {
       throw nodeError(TypeError, 'ERR_INVALID_ARG_VALUE', 'Session ticket keys must be a 48-byte buffer');
     }
-    this._sharedCreds.context.setTicketKeys(new Uint8Array(keys.buffer, keys.byteOffset, keys.byteLength));
+    const bytes = new Uint8Array(keys.buffer, keys.byteOffset, keys.byteLength);
+    this._sharedCreds.context.setTicketKeys(bytes);
+    this._sharedCreds._native.ticketKeys = bytes.slice(); // kept if the engine restarts after a trap
   }
 
   /** Replaces the default context for connections accepted from now on. */

@@ -11,9 +11,12 @@ import { engineError, invalidArgType, nodeError } from './errors.js';
 import { certificateObject, peerCertificate } from './certificate.js';
 import { SecureContext, alpnList, createSecureContext } from './context.js';
 import { checkServerIdentity } from './identity.js';
+import { trackSocket, untrackSocket } from './trap.js';
 
 const HANDSHAKE_DONE = 1;
 const PEER_CLOSED = 2;
+/** Runs `fn` after the current callback and its promise jobs, as a new I/O callback would. */
+const later = globalThis.setImmediate ?? ((fn) => setTimeout(fn, 0));
 
 /** The Mozilla roots by subject, parsed once, on first need. */
 let rootsBySubject;
@@ -78,6 +81,8 @@ export class TLSSocket extends Duplex {
     this._hadError = false;
     this._pushedEnd = false;
     this._transportClosed = false;
+    this._bytesRead = 0; // transport bytes (records), as net.Socket counts them under Node's TLSSocket
+    this._bytesWritten = 0;
     this._engineFailed = false; // a TLS error after the handshake (see _fail)
     this._pendingWrites = null; // [chunks, callback] held until the peer is verified
     this._pendingFinal = null;
@@ -88,6 +93,7 @@ export class TLSSocket extends Duplex {
     this._server = options.server ?? null;
     this._acceptor = null; // server side, until a context answers the ClientHello
     this._heldChunks = null; // bytes that arrived while a context was being chosen
+    this._deferredFlags = null; // engine flags whose plaintext waits for 'secureConnect' code to run
     if (socket) this._attach(toTransport(socket), false);
   }
 
@@ -116,6 +122,7 @@ export class TLSSocket extends Duplex {
       throw engineError(e);
     }
     this._transport = transport;
+    trackSocket(this);
     transport.start({
       onConnect: () => {
         if (ownTransport) this.emit('connect');
@@ -141,6 +148,8 @@ export class TLSSocket extends Duplex {
 
   _onTransportData(chunk) {
     if (this.destroyed) return;
+    this._deliverDeferred();
+    this._bytesRead += chunk.length;
     this._touch();
     if (this._heldChunks) {
       this._heldChunks.push(chunk);
@@ -156,6 +165,9 @@ export class TLSSocket extends Duplex {
       flags = this._engine.receive(chunk);
     } catch (e) {
       this._flush(); // the alert rustls queued, so the peer learns why
+      // Data from the records before the bad one is the peer's: deliver it first, as Node does.
+      const plaintext = this._engine?.takePlaintext();
+      if (plaintext) this.push(asBuffer(plaintext));
       this._fail(engineError(e));
       return;
     }
@@ -181,6 +193,25 @@ export class TLSSocket extends Duplex {
       else if (this._externalSessions) this._emitServerSessions();
     }
     if (this.destroyed) return;
+    if (judgeFirst && !this._isServer) {
+      // Node emits 'secureConnect' and the data (or close) that came with the
+      // server's last flight from separate callbacks, so code awaiting
+      // 'secureConnect' runs before them. Anything arriving first delivers them.
+      this._deferredFlags = flags;
+      later(() => this._deliverDeferred());
+      return;
+    }
+    this._deliver(flags);
+  }
+
+  _deliverDeferred() {
+    const flags = this._deferredFlags;
+    if (flags === null || this.destroyed) return;
+    this._deferredFlags = null;
+    this._deliver(flags);
+  }
+
+  _deliver(flags) {
     const plaintext = this._engine.takePlaintext();
     if (plaintext && !this.push(asBuffer(plaintext))) this._transport?.pause();
     if (flags & PEER_CLOSED) this._onPeerEnd();
@@ -188,6 +219,7 @@ export class TLSSocket extends Duplex {
 
   _onTransportEnd() {
     if (this.destroyed) return;
+    this._deliverDeferred();
     if (!this._secure) {
       // Node's wording and code for a peer that hangs up mid-handshake.
       const o = this._options;
@@ -286,7 +318,10 @@ export class TLSSocket extends Duplex {
 
   _sendAcceptorAlert() {
     const alert = this._acceptor?.takeOutput();
-    if (alert && this._transport?.writable !== false) this._transport.write(alert);
+    if (alert && this._transport?.writable !== false) {
+      this._bytesWritten += alert.length;
+      this._transport.write(alert);
+    }
   }
 
   /**
@@ -494,6 +529,7 @@ export class TLSSocket extends Duplex {
     // itself) has no use for more records, close_notify included.
     if (out && this._transport?.writable !== false) {
       this._touch();
+      this._bytesWritten += out.length;
       if (!this._transport.write(out) && cb) {
         this._drainCallbacks.push(cb);
         return;
@@ -541,7 +577,24 @@ export class TLSSocket extends Duplex {
     });
   }
 
+  /**
+   * The engine trapped (js/trap.js): its objects are dead and must not be
+   * freed into the new instance. Reported as any other failure: a server
+   * socket not yet secure on 'tlsClientError', others on 'error'.
+   */
+  _loseEngine(err) {
+    this._engine = null;
+    this._acceptor = null;
+    if (this._isServer && !this._secure) {
+      this._fail(err);
+      return;
+    }
+    this._hadError = true;
+    this.destroy(err);
+  }
+
   _destroy(err, cb) {
+    untrackSocket(this);
     clearTimeout(this._timer);
     clearTimeout(this._handshakeTimer);
     this._acceptor?.free();
@@ -651,6 +704,15 @@ export class TLSSocket extends Duplex {
     return false;
   }
 
+  /** Renegotiation is always off here (rustls never renegotiates): nothing to disable. */
+  disableRenegotiation() {}
+
+  /** OpenSSL's protocol trace has no rustls counterpart; the 'keylog' event is the way to inspect traffic. */
+  enableTrace() {}
+
+  /** rustls does not expose the peer's signature algorithm list; Node returns [] when there is none to share. */
+  getSharedSigalgs() { return []; }
+
   /** rustls does not expose the Finished messages; Node returns undefined when it has none. */
   getFinished() { return undefined; }
   getPeerFinished() { return undefined; }
@@ -701,5 +763,40 @@ export class TLSSocket extends Duplex {
   get localAddress() { return this._transport?.localAddress; }
   get localPort() { return this._transport?.localPort; }
   get connecting() { return Boolean(this._transport?.connecting); }
+  get localFamily() { return this._transport?.localFamily; }
+  get bytesRead() { return this._bytesRead; }
+  get bytesWritten() { return this._bytesWritten; }
+  /** net.Socket's deprecated alias. */
+  get bufferSize() { return this.writableLength; }
+  get readyState() {
+    if (this.connecting) return 'opening';
+    if (this.readable && this.writable) return 'open';
+    if (this.readable) return 'readOnly';
+    if (this.writable) return 'writeOnly';
+    return 'closed';
+  }
+
+  /** Ends our side, then destroys once written, as net.Socket. */
+  destroySoon() {
+    if (this.writable) this.end();
+    if (this.writableFinished) this.destroy();
+    else this.once('finish', () => this.destroy());
+  }
+
+  /** Closes the transport at once (a TCP reset where the transport can send one) and destroys the socket. */
+  resetAndDestroy() {
+    this._transport?.resetAndDestroy?.();
+    this.destroy();
+    return this;
+  }
+
+  /**
+   * A session to resume: effective only before the handshake starts (a socket
+   * made with `new TLSSocket()` starts at once; pass `session` to connect()).
+   */
+  setSession(session) {
+    if (!this._engine && !this._transport) this._options = { ...this._options, session };
+  }
+
   get pending() { return !this._transport || Boolean(this._transport.connecting); }
 }

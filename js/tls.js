@@ -1,16 +1,20 @@
 // Node's `tls` module surface.
+import { Buffer } from '#buffer';
 import { TLSSocket } from './socket.js';
 import { Server, createServer } from './server.js';
 import { SecurePair, createSecurePair } from './secure-pair.js';
 import { SecureContext, createSecureContext, refuseUnsupported, versionDefaults } from './context.js';
 import { checkServerIdentity } from './identity.js';
 import { invalidArgType, nodeError } from './errors.js';
-import { toTransport } from './transports/index.js';
+import { relayTransport, toTransport } from './transports/index.js';
 import { platform } from './platform/index.js';
 import { supportedCiphers } from '../pkg/wasm_tls.js';
 import { installRootCertificates } from './root-certificates.js';
 
 export { TLSSocket, SecureContext, createSecureContext, checkServerIdentity, Server, createServer, SecurePair, createSecurePair };
+export {
+  streamsTransport, websocketTransport, messagePortTransport, relayTransport, duplexTransport,
+} from './transports/index.js';
 
 export const CLIENT_RENEG_LIMIT = 3;
 export const CLIENT_RENEG_WINDOW = 600;
@@ -25,6 +29,27 @@ export const DEFAULT_CIPHERS =
 export let DEFAULT_MIN_VERSION = versionDefaults.minVersion;
 export let DEFAULT_MAX_VERSION = versionDefaults.maxVersion;
 
+/**
+ * Node's (legacy) helper: ALPN protocol names as their wire form, in `out.ALPNProtocols`.
+ * @param {string[] | ArrayBufferView} protocols
+ * @param {{ ALPNProtocols?: Buffer }} out
+ */
+export function convertALPNProtocols(protocols, out) {
+  if (Array.isArray(protocols)) {
+    const parts = protocols.map((p) => {
+      const name = Buffer.from(String(p));
+      if (name.length > 255) {
+        throw nodeError(RangeError, 'ERR_OUT_OF_RANGE',
+          `The byte length of the protocol at index ${protocols.indexOf(p)} exceeds the maximum length. It must be <= 255. Received ${name.length}`);
+      }
+      return Buffer.concat([Buffer.from([name.length]), name]);
+    });
+    out.ALPNProtocols = Buffer.concat(parts);
+  } else if (ArrayBuffer.isView(protocols)) {
+    out.ALPNProtocols = Buffer.from(new Uint8Array(protocols.buffer, protocols.byteOffset, protocols.byteLength));
+  }
+}
+
 /** Lower-case names of the suites this build can negotiate, as Node's getCiphers(). */
 export function getCiphers() {
   return supportedCiphers().map((n) => n.toLowerCase());
@@ -32,6 +57,9 @@ export function getCiphers() {
 
 function rejectUnauthorizedDefault() {
   try {
+    // In a terminal Deno would stop to ask for env access: read it only when --allow-env grants it.
+    const asked = globalThis.Deno?.permissions?.querySync?.({ name: 'env', variable: 'NODE_TLS_REJECT_UNAUTHORIZED' });
+    if (asked && asked.state !== 'granted') return true;
     return globalThis.process?.env?.NODE_TLS_REJECT_UNAUTHORIZED !== '0';
   } catch {
     return true; // runtimes that guard env access
@@ -59,11 +87,14 @@ function normalizeConnectArgs(args) {
 
 /** The runtime's own TCP, or in browsers a WebSocket relay (`relay` option or setDefaultRelay). */
 function runtimeTcp(options) {
-  if (typeof platform.connectTcp !== 'function') {
+  const relayMissing = platform.tcpViaRelay && options.relay == null && platform.defaultRelay == null;
+  if (typeof platform.connectTcp !== 'function' || relayMissing) {
     throw nodeError(Error, 'ERR_WASM_TLS_NO_TCP',
       `tls.connect({ host, port }) needs TCP, which ${platform.name} does not offer: ` +
       "pass { relay: 'wss://...' } (a wasm-tls-relay), call tls.setDefaultRelay(url), or pass { transport }");
   }
+  // An explicit relay is used in every runtime (a browser's only way out; elsewhere a choice).
+  if (options.relay != null) return relayTransport(options.relay, options.host, options.port, { WebSocket: options.WebSocket });
   return platform.connectTcp(options);
 }
 
@@ -134,6 +165,7 @@ const tls = {
   createSecureContext,
   checkServerIdentity,
   getCiphers,
+  convertALPNProtocols,
   setDefaultRelay,
 };
 installRootCertificates(tls);

@@ -19,6 +19,7 @@ wasm-bindgen --target web --out-dir pkg --no-typescript "$wasm"
 # wasm-bindgen copies our package.json dependencies there (it has js/ snippets); without
 # "type": "module" it would make Node re-parse pkg/ as ES modules with a warning.
 rm -f pkg/package.json
+node scripts/patch-glue.mjs pkg/wasm_tls.js
 # npm's binaryen: Debian's (108) produces a module that fails to load after wasm-bindgen.
 node_modules/.bin/wasm-opt -Oz --strip-debug --strip-producers --enable-bulk-memory --enable-nontrapping-float-to-int --enable-simd \
   --enable-sign-ext --enable-mutable-globals \

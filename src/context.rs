@@ -222,6 +222,11 @@ impl SecureContext {
                         ca_certs.push(cert);
                     }
                 }
+                // `ca: []` would trust nothing at all (Node: silently); refuse it
+                // as the empty string is refused, so the mistake shows at once.
+                if ca_certs.is_empty() {
+                    return Err(keys::no_start_line());
+                }
                 Arc::new(store)
             }
         };
@@ -398,12 +403,30 @@ impl rustls::client::ResolvesClientCert for NoClientCert {
     }
 }
 
+/// Resolvers of recent client certificates, so that a `session` made by one
+/// `tls.connect({ cert, key })` resumes in the next with the same certificate
+/// (rustls requires the very same resolver). The chain names the key pair:
+/// `keys_match` has tied the key to the leaf's public key.
+const SHARED_CLIENT_CERTS: usize = 64;
+
 fn client_cert_resolver(keys: &[Arc<CertifiedKey>]) -> Arc<dyn rustls::client::ResolvesClientCert> {
     static NONE: OnceLock<Arc<NoClientCert>> = OnceLock::new();
-    match keys.first() {
-        Some(key) => Arc::new(ClientCert(key.clone())),
-        None => NONE.get_or_init(|| Arc::new(NoClientCert)).clone(),
+    static RECENT: std::sync::Mutex<Vec<Arc<ClientCert>>> = std::sync::Mutex::new(Vec::new());
+    let Some(key) = keys.first() else {
+        return NONE.get_or_init(|| Arc::new(NoClientCert)).clone();
+    };
+    let Ok(mut recent) = RECENT.lock() else {
+        return Arc::new(ClientCert(key.clone()));
+    };
+    if let Some(shared) = recent.iter().find(|r| r.0.cert == key.cert) {
+        return shared.clone();
     }
+    if recent.len() >= SHARED_CLIENT_CERTS {
+        recent.remove(0);
+    }
+    let resolver = Arc::new(ClientCert(key.clone()));
+    recent.push(resolver.clone());
+    resolver
 }
 
 /// The certificate in a pfx that belongs to its key leads the chain.

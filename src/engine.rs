@@ -237,6 +237,9 @@ impl Engine {
                 self.openssl_alert_for_missing_cert =
                     matches!(e, rustls::Error::NoCertificatesPresented)
                         && self.conn.protocol_version() == Some(ProtocolVersion::TLSv1_2);
+                // Records before the bad one were decrypted: hand their data over
+                // first, as OpenSSL does, so the application gets all the peer sent.
+                let _ = self.drain_plaintext(plaintext);
                 let err = self.record_error(e);
                 return Err(self.fail(err));
             }

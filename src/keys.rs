@@ -9,7 +9,7 @@ use rustls::pki_types::{
 
 use crate::error::TlsError;
 
-fn no_start_line() -> TlsError {
+pub fn no_start_line() -> TlsError {
     TlsError::openssl(
         "ERR_OSSL_PEM_NO_START_LINE",
         "0480006C",
@@ -94,6 +94,32 @@ fn decrypt_pkcs8(
 /// The first private key in PEM text, decrypted with `passphrase` if it is an
 /// encrypted PKCS#8 key.
 pub fn private_key(
+    pem: &str,
+    passphrase: Option<&str>,
+) -> Result<PrivateKeyDer<'static>, TlsError> {
+    let key = read_private_key(pem, passphrase)?;
+    if is_rsassa_pss(&key) {
+        let mut e = unsupported_key();
+        e.message.push_str(
+            " (an RSASSA-PSS key: rustls signs with RSA keys of type rsaEncryption only, using PSS where TLS asks for it; make the key with `openssl genpkey -algorithm RSA`)",
+        );
+        return Err(e);
+    }
+    Ok(key)
+}
+
+/// Whether a PKCS#8 key is an RSASSA-PSS key (id-RSASSA-PSS, 1.2.840.113549.1.1.10).
+fn is_rsassa_pss(key: &PrivateKeyDer<'_>) -> bool {
+    const ID_RSASSA_PSS: pkcs8::ObjectIdentifier =
+        pkcs8::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.10");
+    match key {
+        PrivateKeyDer::Pkcs8(der) => pkcs8::PrivateKeyInfo::try_from(der.secret_pkcs8_der())
+            .is_ok_and(|info| info.algorithm.oid == ID_RSASSA_PSS),
+        _ => false,
+    }
+}
+
+fn read_private_key(
     pem: &str,
     passphrase: Option<&str>,
 ) -> Result<PrivateKeyDer<'static>, TlsError> {

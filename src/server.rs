@@ -68,6 +68,21 @@ pub struct ServerAcceptor {
     hello_records: Vec<u8>,
     accepted: Option<rustls::server::Accepted>,
     failed: Option<TlsError>,
+    /// The connection's first bytes, until they tell whether a client spoke
+    /// plaintext HTTP to us (which OpenSSL, so Node, reports by name).
+    head: Vec<u8>,
+}
+
+/// OpenSSL's verdict on a connection that opens with plaintext HTTP: an error
+/// named for it and no alert (the client would not understand one).
+fn plaintext_http(head: &[u8]) -> Option<TlsError> {
+    if head.starts_with(b"CONNE") {
+        return Some(TlsError::ssl("https proxy request"));
+    }
+    [b"GET ", b"POST", b"HEAD", b"PUT "]
+        .iter()
+        .any(|method| head.starts_with(*method))
+        .then(|| TlsError::ssl("http request"))
 }
 
 impl ServerAcceptor {
@@ -80,6 +95,14 @@ impl ServerAcceptor {
     ) -> Result<Option<ClientHelloInfo>, TlsError> {
         if let Some(err) = &self.failed {
             return Err(err.clone());
+        }
+        if self.head.len() < 5 {
+            let take = (5 - self.head.len()).min(data.len());
+            self.head
+                .extend_from_slice(data.get(..take).unwrap_or_default());
+            if let Some(err) = plaintext_http(&self.head) {
+                return Err(self.fail(err));
+            }
         }
         while !data.is_empty() && self.accepted.is_none() {
             let before = data;

@@ -19,6 +19,8 @@ use rustls::{
 use serde::Serialize;
 use x509_parser::prelude::{FromDer, SubjectPublicKeyInfo, X509Certificate};
 
+mod openssl;
+
 /// OpenSSL's verification result, as Node exposes it (`err.code`, `err.message`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct VerifyError {
@@ -473,6 +475,9 @@ pub fn verify_chain(
                 .with_expiration_policy(webpki::ExpirationPolicy::Enforce)
                 .build()
         });
+    let server = usage
+        .oid_values()
+        .eq(webpki::KeyUsage::server_auth().oid_values());
     let result = webpki::EndEntityCert::try_from(leaf).and_then(|ee| {
         ee.verify_for_usage(
             algorithms.all,
@@ -483,16 +488,49 @@ pub fn verify_chain(
             revocation,
             None,
         )
-        .map(|_| ())
+        .map(|path| {
+            let used: Vec<CertificateDer<'_>> =
+                path.intermediate_certificates().map(|c| c.der()).collect();
+            let anchor = path.anchor();
+            let root = ca_certs.iter().find(|c| {
+                webpki::anchor_from_trusted_cert(c).is_ok_and(|a| {
+                    a.subject.as_ref() == anchor.subject.as_ref()
+                        && a.subject_public_key_info.as_ref()
+                            == anchor.subject_public_key_info.as_ref()
+                })
+            });
+            openssl::accepted_path_error(leaf, &used, root, now, server)
+        })
     });
-    let err = result.err()?;
+    let err = match result {
+        Ok(verdict) => return verdict,
+        Err(err) => err,
+    };
     if let Some(verdict) = leaf_is_trusted_itself(leaf, roots, now) {
         return verdict;
     }
     if let Some(verdict) = v1_leaf_signed_by_ca(leaf, ca_certs, now) {
         return verdict;
     }
-    Some(openssl_code(&err, chain))
+    // A chain that does not lead to a trusted root fails for that in Node,
+    // over what is wrong with the leaf's extensions or signature; the leaf's
+    // dates and its CAs' basicConstraints (OpenSSL reports those later) win.
+    let path = issuer_path(chain);
+    if !openssl::reaches_root(&path, roots) {
+        let leaf_dates = crate::certinfo::validity(leaf)
+            .ok()
+            .and_then(|(from, to)| openssl::period_error(from, to, now));
+        let ca_flags = matches!(
+            err,
+            webpki::Error::EndEntityUsedAsCa | webpki::Error::PathLenConstraintViolated
+        );
+        return Some(match leaf_dates {
+            Some(dates) => dates,
+            None if ca_flags => openssl_code(&err, chain, ca_certs),
+            None => untrusted_code(&path),
+        });
+    }
+    Some(openssl_code(&err, chain, ca_certs))
 }
 
 /// OpenSSL accepts an X.509 v1 leaf, which webpki refuses to parse as an end
@@ -547,21 +585,8 @@ fn leaf_is_trusted_itself(
         root.subject.as_ref() == anchor.subject.as_ref()
             && root.subject_public_key_info.as_ref() == anchor.subject_public_key_info.as_ref()
     })?;
-    let info = crate::certinfo::validity(leaf).ok()?;
-    let now = now.as_secs() as i64;
-    Some(if now < info.0 {
-        Some(VerifyError::new(
-            "CERT_NOT_YET_VALID",
-            "certificate is not yet valid",
-        ))
-    } else if now > info.1 {
-        Some(VerifyError::new(
-            "CERT_HAS_EXPIRED",
-            "certificate has expired",
-        ))
-    } else {
-        None
-    })
+    let (not_before, not_after) = crate::certinfo::validity(leaf).ok()?;
+    Some(openssl::period_error(not_before, not_after, now))
 }
 
 /// The chain OpenSSL builds from the certificates sent: from the leaf, each
@@ -595,7 +620,11 @@ fn self_issued(der: &CertificateDer<'_>) -> bool {
 }
 
 /// Maps webpki's verdict to the code OpenSSL's verifier reports for the same chain.
-fn openssl_code(err: &webpki::Error, chain: &[CertificateDer<'_>]) -> VerifyError {
+fn openssl_code(
+    err: &webpki::Error,
+    chain: &[CertificateDer<'_>],
+    ca_certs: &[CertificateDer<'_>],
+) -> VerifyError {
     use webpki::Error as E;
     match err {
         E::CertExpired { .. } => VerifyError::new("CERT_HAS_EXPIRED", "certificate has expired"),
@@ -613,10 +642,8 @@ fn openssl_code(err: &webpki::Error, chain: &[CertificateDer<'_>]) -> VerifyErro
         E::PathLenConstraintViolated => {
             VerifyError::new("PATH_LENGTH_EXCEEDED", "path length constraint exceeded")
         }
-        E::NameConstraintViolation => {
-            VerifyError::new("PERMITTED_VIOLATION", "permitted subtree violation")
-        }
-        E::EndEntityUsedAsCa => VerifyError::new("INVALID_CA", "invalid CA certificate"),
+        E::NameConstraintViolation => openssl::name_constraint_error(chain, ca_certs),
+        E::EndEntityUsedAsCa => openssl::not_a_ca_error(chain),
         E::CrlExpired { .. } => VerifyError::new("CRL_HAS_EXPIRED", "CRL has expired"),
         E::UnknownRevocationStatus => {
             VerifyError::new("UNABLE_TO_GET_CRL", "unable to get certificate CRL")
@@ -627,26 +654,32 @@ fn openssl_code(err: &webpki::Error, chain: &[CertificateDer<'_>]) -> VerifyErro
         // (issuer by issuer, in whatever order the certificates came).
         _ => {
             let path = issuer_path(chain);
-            let leaf_self_issued = path.first().is_some_and(|c| self_issued(c));
-            let top_self_issued = path.last().is_some_and(|c| self_issued(c));
-            if path.len() == 1 && leaf_self_issued {
-                VerifyError::new("DEPTH_ZERO_SELF_SIGNED_CERT", "self-signed certificate")
-            } else if top_self_issued {
-                VerifyError::new(
-                    "SELF_SIGNED_CERT_IN_CHAIN",
-                    "self-signed certificate in certificate chain",
-                )
-            } else if path.len() == 1 {
-                VerifyError::new(
-                    "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
-                    "unable to verify the first certificate",
-                )
-            } else {
-                VerifyError::new(
-                    "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
-                    "unable to get local issuer certificate",
-                )
-            }
+            openssl::refused_certificate(&path).unwrap_or_else(|| untrusted_code(&path))
         }
+    }
+}
+
+/// OpenSSL's code for a chain it cannot complete up to a trusted root, by the
+/// issuer path built from what was sent.
+fn untrusted_code(path: &[&CertificateDer<'_>]) -> VerifyError {
+    let leaf_self_issued = path.first().is_some_and(|c| self_issued(c));
+    let top_self_issued = path.last().is_some_and(|c| self_issued(c));
+    if path.len() == 1 && leaf_self_issued {
+        VerifyError::new("DEPTH_ZERO_SELF_SIGNED_CERT", "self-signed certificate")
+    } else if top_self_issued {
+        VerifyError::new(
+            "SELF_SIGNED_CERT_IN_CHAIN",
+            "self-signed certificate in certificate chain",
+        )
+    } else if path.len() == 1 {
+        VerifyError::new(
+            "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+            "unable to verify the first certificate",
+        )
+    } else {
+        VerifyError::new(
+            "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+            "unable to get local issuer certificate",
+        )
     }
 }

@@ -363,3 +363,12 @@ pub fn supported_ciphers() -> Vec<String> {
         .map(|s| crate::ciphers::names(s.suite()).0.to_string())
         .collect()
 }
+
+/// Traps the instance on purpose, to test that a trap loses only the
+/// connections in it (scripts/patch-glue.mjs, js/trap.js). Only in builds
+/// with the `trap-hook` feature, which scripts/build.sh never enables.
+#[cfg(feature = "trap-hook")]
+#[wasm_bindgen(js_name = trapForTests)]
+pub fn trap_for_tests() {
+    core::arch::wasm32::unreachable()
+}

@@ -1,11 +1,11 @@
-// Bun (until its own TCP lands): the .wasm from disk; TCP is the runtime's node:net.
-import { readFile } from 'node:fs/promises';
+// Bun: the .wasm read with Bun.file; TCP is Bun's own sockets (js/platform/bun.js).
 import init from '../../pkg/wasm_tls.js';
 import { setPlatform } from '../platform/index.js';
-import { tcpTransport } from '../transports/tcp.js';
+import { bunPlatform } from '../platform/bun.js';
 
-await init({ module_or_path: await readFile(new URL('../../pkg/wasm_tls_bg.wasm', import.meta.url)) });
-setPlatform({ name: 'Bun', connectTcp: tcpTransport });
+const wasm = await Bun.file(new URL('../../pkg/wasm_tls_bg.wasm', import.meta.url)).arrayBuffer();
+await init({ module_or_path: wasm });
+setPlatform(bunPlatform);
 
 export * from '../tls.js';
 export { default } from '../tls.js';

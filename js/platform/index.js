@@ -16,6 +16,7 @@
  * @property {(options: { host: string, port: number, [k: string]: unknown }) => import('../index.js').Transport} [connectTcp]
  * @property {(options: { host?: string, port: number, backlog?: number }, onTransport: (t: import('../index.js').Transport) => void) => Promise<Listener>} [listenTcp]
  * @property {string} [defaultRelay] a WebSocket relay URL for `connect({ host, port })` without TCP
+ * @property {boolean} [tcpViaRelay] connectTcp needs `options.relay` or defaultRelay (browsers)
  */
 
 /** @type {Platform} */

@@ -21,3 +21,26 @@ export function isIPv6(s) {
 
 /** @param {string} s @returns {0 | 4 | 6} */
 export const isIP = (s) => (isIPv4(s) ? 4 : isIPv6(s) ? 6 : 0);
+
+/**
+ * Node's listening address when none is given: '::' (both families) where IPv6
+ * works, else '0.0.0.0' (containers often have IPv6 off). A port in use or a
+ * refused permission is the caller's error, not a reason to try IPv4.
+ * @template T
+ * @param {string | undefined} host
+ * @param {(address: string) => T} listenOn
+ * @returns {T}
+ */
+export function listenDefault(host, listenOn) {
+  if (host !== undefined) return listenOn(host);
+  try {
+    return listenOn('::');
+  } catch (e) {
+    if (e?.code === 'EADDRINUSE' || e?.code === 'EACCES') throw e;
+    try {
+      return listenOn('0.0.0.0');
+    } catch {
+      throw e;
+    }
+  }
+}

@@ -26,6 +26,7 @@ export default class ServerBase extends EventEmitter {
     this._listener = null;
     this._unref = false;
     this._closing = false;
+    this._binding = false; // a listen() under way
   }
 
   /** Counts a connection until its transport closes; refuses it over maxConnections. */
@@ -48,6 +49,9 @@ export default class ServerBase extends EventEmitter {
   }
 
   listen(...args) {
+    if (this._listener || this._binding) {
+      throw nodeError(Error, 'ERR_SERVER_ALREADY_LISTEN', 'Listen method has been called more than once without closing.');
+    }
     const [options, cb] = listenArgs(args);
     if (cb) this.once('listening', cb);
     if (typeof platform.listenTcp !== 'function') {
@@ -60,14 +64,19 @@ export default class ServerBase extends EventEmitter {
       throw nodeError(RangeError, 'ERR_SOCKET_BAD_PORT',
         `options.port should be >= 0 and < 65536. Received type ${typeof options.port} (${options.port}).`);
     }
+    this._binding = true;
     platform.listenTcp({ host: options.host, port, backlog: options.backlog }, (t) => this._admit(t)).then(
       (listener) => {
+        this._binding = false;
         this._listener = listener;
         this.listening = true;
         if (this._unref) listener.unref?.();
         this.emit('listening');
       },
-      (err) => this.emit('error', err),
+      (err) => {
+        this._binding = false;
+        this.emit('error', err);
+      },
     );
     return this;
   }
@@ -78,7 +87,9 @@ export default class ServerBase extends EventEmitter {
 
   close(cb) {
     if (!this._listener) {
-      if (cb) nextTick(cb, nodeError(Error, 'ERR_SERVER_NOT_RUNNING', 'Server is not running.'));
+      // As net.Server: the callback gets the error with the 'close' that still comes.
+      if (cb) this.once('close', () => cb(nodeError(Error, 'ERR_SERVER_NOT_RUNNING', 'Server is not running.')));
+      if (!this._closing) nextTick(() => this.emit('close'));
       return this;
     }
     if (cb) this.once('close', cb);

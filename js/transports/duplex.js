@@ -23,6 +23,9 @@ export function duplexTransport(stream) {
       ];
       if (stream.connecting) listeners.push(['connect', handlers.onConnect]);
       for (const [event, fn] of listeners) stream.on(event, fn);
+      // A stream paused before it was handed over (STARTTLS after reading a
+      // greeting) stays paused despite 'data' listeners; Node's TLS reads it anyway.
+      stream.resume();
     },
     write: (bytes) => stream.write(bytes),
     end: () => stream.end(),
@@ -39,6 +42,8 @@ export function duplexTransport(stream) {
     get remoteFamily() { return stream.remoteFamily; },
     get localAddress() { return stream.localAddress; },
     get localPort() { return stream.localPort; },
+    get localFamily() { return stream.localFamily; },
+    resetAndDestroy: () => (typeof stream.resetAndDestroy === 'function' ? stream.resetAndDestroy() : stream.destroy()),
     setNoDelay: (v) => stream.setNoDelay?.(v),
     setKeepAlive: (e, d) => stream.setKeepAlive?.(e, d),
     ref: () => stream.ref?.(),

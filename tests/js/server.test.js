@@ -399,3 +399,24 @@ test('honorCipherOrder: whose preference wins, as with a node:tls server', async
   assert.deepEqual(picks, ['ECDHE-ECDSA-CHACHA20-POLY1305', 'ECDHE-ECDSA-AES128-GCM-SHA256',
     'TLS_CHACHA20_POLY1305_SHA256', 'TLS_AES_128_GCM_SHA256']);
 });
+
+test('plaintext HTTP to a TLS server: the error OpenSSL names, and no alert, as node:tls', async (t) => {
+  for (const request of ['GET / HTTP/1.1\r\nHost: x\r\n\r\n', 'POST /', 'HEAD /', 'PUT /x', 'CONNECT example.com:443 HTTP/1.1\r\n\r\n']) {
+    const seen = [];
+    for (const lib of [tls, ntls]) {
+      const { server, port } = await listen(t, lib, { key: certs.ec.key, cert: certs.ec.cert });
+      const failed = once(server, 'tlsClientError');
+      const raw = net.connect(port, '127.0.0.1');
+      const answer = [];
+      raw.on('data', (d) => answer.push(d));
+      raw.on('error', () => {});
+      // Byte by byte for the first request: the verdict must not depend on how the bytes arrive.
+      if (request.startsWith('GET')) for (const byte of Buffer.from(request)) raw.write(Buffer.from([byte]));
+      else raw.write(request);
+      const [err] = await failed;
+      await once(raw, 'close');
+      seen.push({ code: err.code, reason: err.reason ?? err.message, answer: Buffer.concat(answer).toString('hex') });
+    }
+    assert.deepEqual(seen[0], seen[1], request);
+  }
+});

@@ -1,0 +1,39 @@
+// The Web Worker half of worker.html: a wasm-tls server that echoes, taking
+// its connections from MessagePorts the page transfers (no TCP in a worker).
+import tls from 'wasm-tls';
+import { messagePortTransport } from 'wasm-tls/transports';
+
+/** @type {import('node:tls').Server | null} */
+let server = null;
+const post = (message) => self.postMessage(message);
+const errorData = (e) => ({ code: e?.code ?? e?.name ?? 'Error', message: String(e?.message ?? e) });
+
+function createServer({ key, cert }) {
+  server = tls.createServer({ key, cert, ALPNProtocols: ['echo/1'] }, (socket) => {
+    let echoed = 0;
+    post({
+      type: 'secure',
+      server: {
+        protocol: socket.getProtocol(),
+        cipher: socket.getCipher(),
+        alpnProtocol: socket.alpnProtocol,
+        servername: socket.servername,
+      },
+    });
+    socket.on('data', (chunk) => { echoed += chunk.byteLength; });
+    socket.on('error', (e) => post({ type: 'error', error: errorData(e) }));
+    socket.on('close', () => post({ type: 'closed', echoed }));
+    socket.pipe(socket); // ends our side once the client has ended its own
+  });
+  server.on('tlsClientError', (e) => post({ type: 'error', error: errorData(e) }));
+}
+
+self.addEventListener('message', ({ data }) => {
+  try {
+    if (data.type === 'serve') createServer(data);
+    else if (data.type === 'accept') server.emit('connection', messagePortTransport(data.port));
+  } catch (e) {
+    post({ type: 'error', error: errorData(e) });
+  }
+});
+post({ type: 'ready' });
