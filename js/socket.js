@@ -417,7 +417,8 @@ export class TLSSocket extends Duplex {
     this._flush();
     const held = this._heldChunks;
     this._heldChunks = null;
-    for (const chunk of held) this._onTransportData(chunk);
+    // No bytes first: records that came behind the ClientHello are judged now, not at the next read.
+    for (const chunk of [new Uint8Array(0), ...held]) this._onTransportData(chunk);
   }
 
   /** 'session' events for the sessions (TLS 1.2) and tickets (TLS 1.3) the server sent. */
