@@ -11,6 +11,7 @@ import { engineError, invalidArgType, nodeError } from './errors.js';
 import { certificateObject, peerCertificate } from './certificate.js';
 import { SecureContext, alpnList, createSecureContext } from './context.js';
 import { checkServerIdentity } from './identity.js';
+import { duplexToWeb } from './web-streams.js';
 import { trackSocket, untrackSocket } from './trap.js';
 
 const HANDSHAKE_DONE = 1;
@@ -729,6 +730,12 @@ export class TLSSocket extends Duplex {
 
   /** rustls does not expose the raw ticket. */
   getTLSTicket() { return undefined; }
+
+  /** The socket as WHATWG streams of Uint8Array, with backpressure (one pair per socket). */
+  toWeb() {
+    this._web ??= duplexToWeb(this);
+    return this._web;
+  }
 
   setTimeout(ms, callback) {
     this._timeoutMs = ms;

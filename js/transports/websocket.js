@@ -8,6 +8,8 @@ const CONNECTING = 0;
 const OPEN = 1;
 /** Bytes buffered by the WebSocket above which write() asks the caller to wait. */
 const DEFAULT_HIGH_WATER = 256 * 1024;
+/** Largest message sent; TLS records are at most 16 KiB + 256, so 64 KiB splits nothing small. */
+const DEFAULT_MAX_FRAME = 64 * 1024;
 /** Browsers signal nothing when bufferedAmount falls, so it is polled while a writer waits. */
 const POLL_MS = 4;
 
@@ -28,11 +30,14 @@ function wsError(code, message, props) {
 
 /**
  * @param {string | URL | WebSocket} target a ws:/wss: URL to open, or a WebSocket (open or opening)
- * @param {{ WebSocket?: typeof WebSocket, protocols?: string | string[], highWaterMark?: number }} [options]
+ * @param {{ WebSocket?: typeof WebSocket, protocols?: string | string[], highWaterMark?: number, maxFrame?: number }} [options]
+ *   highWaterMark: bufferedAmount above which write() returns false (256 KiB);
+ *   maxFrame: largest binary message sent (64 KiB), longer writes are split
  * @returns {import('../index.js').Transport}
  */
 export function websocketTransport(target, options = {}) {
   const highWaterMark = options.highWaterMark ?? DEFAULT_HIGH_WATER;
+  const maxFrame = options.maxFrame ?? DEFAULT_MAX_FRAME;
   /** @type {WebSocket} */
   let ws;
   let url;
@@ -108,7 +113,8 @@ export function websocketTransport(target, options = {}) {
     }, POLL_MS);
   };
   const send = (bytes) => {
-    ws.send(bytes);
+    // Relays cap their messages (wasm-tls-relay at 1 MiB, websockify lower): one record-sized piece per frame.
+    for (let at = 0; at < bytes.byteLength; at += maxFrame) ws.send(bytes.subarray(at, at + maxFrame));
     if (ws.bufferedAmount < highWaterMark) return true;
     needDrain = true;
     poll();

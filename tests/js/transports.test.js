@@ -732,3 +732,27 @@ test('toTransport recognises each kind of pipe', async () => {
   assert.throws(() => relayTransport('http://relay.example/', 'example.com', 443), { code: 'ERR_INVALID_ARG_VALUE' });
   assert.throws(() => relayTransport('ws://relay.example/', 'example.com', 70000), { code: 'ERR_SOCKET_BAD_PORT' });
 });
+
+// --- Relay ------------------------------------------------------------------
+
+test('relay: connect({ host, port, relay }) through wasm-tls-relay to node:tls; a refused destination is ECONNREFUSED', async (t) => {
+  const { createRelay } = await import('../../relay/relay.js');
+  const relay = createRelay({ allow: ['127.0.0.1:*'], allowPrivate: true, log: false });
+  await relay.listen();
+  t.after(() => relay.close());
+  const peer = await tlsPeer(t);
+  const client = tls.connect({ ...clientOptions, host: '127.0.0.1', port: peer.port, relay: relay.url, WebSocket });
+  await once(client, 'secureConnect');
+  assert.equal(client.remoteAddress, '127.0.0.1');
+  assert.equal(client.remotePort, peer.port);
+  const serverSide = await peer.nextSocket();
+  assertSecure(client, serverSide);
+  await exchange(client, serverSide, 1 * MB);
+  client.destroy();
+
+  const refused = tls.connect({
+    ...clientOptions, host: '127.0.0.1', port: await closedPort(), relay: `${relay.url}?via=test`, WebSocket,
+  });
+  const [err] = await once(refused, 'error');
+  assert.equal(err.code, 'ECONNREFUSED');
+});
