@@ -5,8 +5,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { execFile } from 'node:child_process';
 import https from 'node:https';
 import net from 'node:net';
+import { fileURLToPath } from 'node:url';
 import ntls from 'node:tls';
 import { MessageChannel } from 'node:worker_threads';
 import tls, { messagePortTransport } from 'wasm-tls';
@@ -288,4 +290,16 @@ test('toWeb(): a web reader that does not read pauses the socket (bounded), and 
   assert.equal(stalled, true, `the writer was held back after ${written} bytes`);
   assert.ok(written <= 4 * MB, `${written} bytes accepted while the peer did not read`);
   client.destroy();
+});
+
+test('types: tests/types/example.ts (connect, createServer, every transport, toWeb) compiles with tsc --strict', async () => {
+  const tsc = fileURLToPath(new URL('../../node_modules/typescript/bin/tsc', import.meta.url));
+  const project = fileURLToPath(new URL('../types/tsconfig.json', import.meta.url));
+  const { code, output } = await new Promise((resolve) => {
+    execFile(process.execPath, [tsc, '-p', project, '--noEmit'], (err, stdout, stderr) => {
+      resolve({ code: err ? err.code : 0, output: stdout + stderr });
+    });
+  });
+  assert.equal(output, '');
+  assert.equal(code, 0);
 });
