@@ -2,7 +2,6 @@
 // Node semantics live here: stream behaviour, event order, verification
 // verdicts, errors with Node's codes, timers.
 import { Buffer } from '#buffer';
-import { nextTick } from './platform/next-tick.js';
 import { Duplex } from '#stream';
 import { TlsAcceptor, TlsConnection, describeCertificate, detailedChain } from '../pkg/wasm_tls.js';
 import { rootCertificateDers } from './root-certificates.js';
@@ -611,8 +610,10 @@ export class TLSSocket extends Duplex {
     this._pendingFinal = null;
     this._drainCallbacks = [];
     cb(err);
-    // After the stream's own 'error' (also queued on the next tick).
-    nextTick(() => this.emit('close', Boolean(err)));
+    // After the stream's own 'error' (queued on the next tick), and a turn of
+    // the loop later, as net.Socket's comes once its handle has closed: code
+    // that awaits 'error' and then 'close' sees both.
+    later(() => this.emit('close', Boolean(err)));
   }
 
   // --- Node's TLSSocket methods -------------------------------------------

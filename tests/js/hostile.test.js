@@ -106,6 +106,18 @@ test('records where a handshake starts: each one an error on that socket, client
   await check();
 });
 
+test("'close' comes a turn after 'error', as node:tls's: awaiting one then the other does not hang", async (t) => {
+  const server = await scriptedServer(t);
+  for (const [name, lib] of LIBS) {
+    const raw = await server.connection((s) => s.end('HTTP/1.1 400 Bad Request\r\n\r\n'));
+    const s = lib.connect({ socket: raw, ...clientOptions() });
+    const [err] = await once(s, 'error');
+    assert.equal(err.code, 'ERR_SSL_WRONG_VERSION_NUMBER', name);
+    const [hadError] = await once(s, 'close');
+    assert.equal(hadError, true, name);
+  }
+});
+
 for (const version of VERSIONS) {
   test(`${version}: a real handshake cut at every offset, then EOF: an error every time, never a hang`, async (t) => {
     const check = await neighbours(t);
