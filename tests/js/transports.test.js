@@ -505,6 +505,32 @@ test('websocket adapter: write() returns false above the high-water mark while t
   assert.equal(received, accepted);
 });
 
+test('websocket adapter: messages and the close before start() are held; the end waits for a paused reader', async (t) => {
+  const url = await wsBridge(t, 0, (ws) => {
+    for (const b of [1, 2, 3]) ws.send(Uint8Array.of(b));
+    ws.close(1000);
+  });
+  const ws = new WebSocket(url);
+  const transport = websocketTransport(ws);
+  await once(ws, 'close');
+  await settle();
+  const events = [];
+  transport.start({
+    onData: (b) => {
+      events.push(b[0]);
+      if (b[0] === 1) transport.pause();
+    },
+    onEnd: () => events.push('end'),
+    onError: (e) => events.push(e.code),
+    onClose: () => events.push('close'),
+  });
+  await settle();
+  assert.deepEqual(events, [1]);
+  transport.resume();
+  await settle();
+  assert.deepEqual(events, [1, 2, 3, 'end', 'close']);
+});
+
 // --- MessagePort ------------------------------------------------------------
 
 /** A wasm-tls server taking one connection from `port`; resolves with its secure socket. */
