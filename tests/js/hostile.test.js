@@ -176,8 +176,9 @@ const AFTER_HANDSHAKE = [
   ['a zero-length application_data', (s) => s.write(record(23, TLS12, empty)),
     { 'TLSv1.3': same('ERR_SSL_DECRYPTION_FAILED_OR_BAD_RECORD_MAC'),
       'TLSv1.2': ['ERR_SSL_DECRYPTION_FAILED_OR_BAD_RECORD_MAC', 'ERR_SSL_INVALID_AAD'] }],
-  ['a zero-length handshake', (s) => s.write(record(22, TLS12, empty)),
-    { 'TLSv1.3': ['ERR_SSL_DECODE_ERROR', 'ERR_SSL_BAD_RECORD_TYPE'], 'TLSv1.2': ['ERR_SSL_DECODE_ERROR', 'ERR_SSL_INVALID_AAD'] }],
+  ...[['handshake', 22], ['alert', 21], ['change_cipher_spec', 20]].map(([name, type]) => [
+    `a zero-length ${name}`, (s) => s.write(record(type, TLS12, empty)),
+    { 'TLSv1.3': ['ERR_SSL_DECODE_ERROR', 'ERR_SSL_BAD_RECORD_TYPE'], 'TLSv1.2': ['ERR_SSL_DECODE_ERROR', 'ERR_SSL_INVALID_AAD'] }]),
   ['record type 0x63', (s) => s.write(record(0x63, TLS12, Buffer.alloc(30))),
     { 'TLSv1.3': ['ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_BAD_RECORD_TYPE'],
       'TLSv1.2': ['ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_CIPHER_OPERATION_FAILED'] }],
