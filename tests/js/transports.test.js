@@ -402,6 +402,36 @@ test('streams adapter: pause() stops reading from the stream until resume()', as
   assert.equal(closes, 1, 'close exactly once');
 });
 
+test('streams adapter: end() on a Deno.Conn-like pair calls closeWrite() after the bytes written; destroy() closes it', async () => {
+  const log = [];
+  let release;
+  const conn = {
+    readable: new ReadableStream(),
+    writable: new WritableStream({
+      write(chunk) {
+        log.push(`write ${chunk.length}`);
+        return new Promise((resolve) => { release = resolve; });
+      },
+      close() { log.push('writable close'); },
+    }),
+    closeWrite() { log.push('closeWrite'); },
+    close() { log.push('close'); },
+  };
+  const transport = streamsTransport(conn);
+  transport.start({});
+  transport.write(new Uint8Array(10));
+  transport.end();
+  assert.equal(transport.writable, false);
+  await settle();
+  assert.deepEqual(log, ['write 10'], 'closeWrite waits for the pending write');
+  release();
+  await settle();
+  assert.deepEqual(log, ['write 10', 'closeWrite']);
+  transport.destroy();
+  await settle();
+  assert.deepEqual(log, ['write 10', 'closeWrite', 'close']);
+});
+
 // --- WebSocket ------------------------------------------------------------
 
 test('websocket: wasm-tls over a ws WebSocketServer bridged to node:tls, URL and object, 4 MB each way', async (t) => {
