@@ -7,12 +7,13 @@
 // Each scenario runs in a fresh `node --expose-gc` process holding only the
 // side being measured; the peer (node:tls) runs in another process, so its
 // memory is not counted. TLS 1.3, ECDSA P-256 certificate, loopback only.
-//   sequential-client: N wasm-tls clients one after another to a node:tls
-//     server (connect, echo one byte, end, close);
-//   sequential-server: N node:tls clients one after another to a wasm-tls server;
+//   sequential-client: N clients one after another to a node:tls server
+//     (connect, echo one byte, end, close);
+//   sequential-server: N node:tls clients one after another to the server;
 //   idle-client / idle-server: M connections established at once and left idle,
 //     then closed; twice, to see the memory of the second round reuse the
-//     first's. For both libraries.
+//     first's.
+// Every scenario runs with wasm-tls and, as the baseline, node:tls.
 // Memory is read after global.gc(): JS heap used, external and array buffers,
 // RSS, and the wasm instance's linear memory (which never shrinks: it must
 // stop growing once warmed up).
@@ -246,7 +247,7 @@ async function main() {
   const only = arg('only');
   const libNames = arg('libs', 'wasm,node').split(',');
   const plan = [
-    ['sequential-client', 'wasm'], ['sequential-server', 'wasm'],
+    ['sequential-client', 'wasm'], ['sequential-client', 'node'], ['sequential-server', 'wasm'], ['sequential-server', 'node'],
     ['idle-client', 'wasm'], ['idle-client', 'node'], ['idle-server', 'wasm'], ['idle-server', 'node'],
   ].filter(([s, lib]) => (!only || only.split(',').includes(s)) && libNames.includes(lib));
   const results = [];
@@ -256,8 +257,8 @@ async function main() {
     return;
   }
   for (const r of results.filter((x) => x.scenario.startsWith('sequential'))) {
-    console.log(`${r.scenario} (${r.lib}-tls), ${r.count} connections after ${r.warmup} warm-up:`);
-    for (const k of ['wasm', 'heapUsed', 'external', 'rss']) {
+    console.log(`${r.scenario} (${r.lib === 'wasm' ? 'wasm-tls' : 'node:tls'}), ${r.count} connections after ${r.warmup} warm-up:`);
+    for (const k of r.lib === 'wasm' ? ['wasm', 'heapUsed', 'external', 'rss'] : ['heapUsed', 'external', 'rss']) {
       console.log(`  ${k.padEnd(9)} start ${mib(r.start[k])}, warm ${mib(r.warm[k])}, end ${mib(r.end[k])} (growth after warm-up ${kib(r.growthAfterWarmup[k])})`);
     }
   }

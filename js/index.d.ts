@@ -38,8 +38,112 @@ export interface TransportHandlers {
   onDrain(): void;
 }
 
+// --- Transports (docs/transports.md) ----------------------------------------
+
+/** Addresses a streams transport reports (Deno's remoteAddr/localAddr are read when present). */
+export interface StreamsInfo {
+  remoteAddress?: string;
+  remotePort?: number;
+  localAddress?: string;
+  localPort?: number;
+}
+
+/** What the adapter uses of a ReadableStream (structural, so DOM's and Node's both fit). */
+export interface ReadableStreamLike {
+  getReader(): {
+    read(): Promise<{ done: boolean; value?: any }>;
+    cancel(reason?: any): Promise<void>;
+    releaseLock(): void;
+  };
+}
+
+/** What the adapter uses of a WritableStream. */
+export interface WritableStreamLike {
+  getWriter(): {
+    write(chunk: Uint8Array): Promise<void>;
+    close(): Promise<void>;
+    abort(reason?: any): Promise<void>;
+    readonly ready: Promise<undefined | void>;
+    readonly desiredSize: number | null;
+    releaseLock(): void;
+  };
+}
+
+/** WHATWG streams both ways: Duplex.toWeb(), a Deno.Conn, a workerd Socket (with `opened`). */
+export interface StreamPair {
+  readable: ReadableStreamLike;
+  writable: WritableStreamLike;
+  /** workerd: settles once connected (rejects when the connection fails). */
+  opened?: Promise<unknown>;
+  /** Deno.Conn: half-close, used by end() when present. */
+  closeWrite?(): unknown;
+  close?(): unknown;
+}
+
+/** The parts of a WebSocket the adapter uses (browser, Deno, Bun, workerd, npm `ws`). */
+export interface WebSocketLike {
+  send(data: Uint8Array): void;
+  readonly readyState: number;
+  binaryType: string;
+  readonly bufferedAmount: number;
+  close(code?: number, reason?: string): void;
+}
+
+export interface WebSocketTransportOptions {
+  /** A WebSocket class where the runtime has none (Node 20: the npm `ws` package). */
+  WebSocket?: new (url: string, protocols?: string | string[]) => WebSocketLike;
+  /** Subprotocols to offer; none by default. */
+  protocols?: string | string[];
+  /** bufferedAmount above which write() returns false (default 256 KiB). */
+  highWaterMark?: number;
+  /** Largest binary message sent; longer writes are split (default 64 KiB). */
+  maxFrame?: number;
+}
+
+/** A MessagePort, Worker, worker_threads parentPort: postMessage plus message events. */
+export interface MessagePortLike {
+  postMessage(message: any, transfer?: any[]): void;
+  addEventListener?(type: string, listener: (event: any) => void): void;
+  on?(event: string, listener: (...args: any[]) => void): unknown;
+}
+
+export interface MessagePortTransportOptions {
+  /** Hand over the ArrayBuffer of a chunk that spans all of it (default true: zero copy, detaches it). */
+  transfer?: boolean;
+}
+
+/** Whatever `connect({ transport })`, `connect({ socket })` and `new TLSSocket(x)` accept. */
+export type TransportInput =
+  | Transport
+  | Duplex
+  | WebSocketLike
+  | string
+  | URL
+  | StreamPair
+  | Promise<StreamPair>
+  | MessagePortLike;
+
+export declare function streamsTransport(pair: StreamPair | Promise<StreamPair>, info?: StreamsInfo): Transport;
+export declare function websocketTransport(target: string | URL | WebSocketLike, options?: WebSocketTransportOptions): Transport;
+export declare function messagePortTransport(port: MessagePortLike, options?: MessagePortTransportOptions): Transport;
+/** Opens `${relayUrl}?host=...&port=...` (a wasm-tls-relay or compatible). */
+export declare function relayTransport(relayUrl: string | URL, host: string, port: number, options?: WebSocketTransportOptions): Transport;
+export declare function duplexTransport(stream: Duplex): Transport;
+/** The WebSocket relay that `connect({ host, port })` uses where the runtime has no TCP (browsers). */
+export declare function setDefaultRelay(url: string | URL | undefined): void;
+
 export type SecureContextOptions = nodeTls.SecureContextOptions;
-export type ConnectionOptions = nodeTls.ConnectionOptions;
+/** Node's options, plus where the bytes go when not over the runtime's TCP. */
+export interface ConnectionOptions extends Omit<nodeTls.ConnectionOptions, 'socket'> {
+  /** A byte pipe to run TLS over (see TransportInput). */
+  transport?: TransportInput;
+  /** As in Node: an already connected socket (STARTTLS); any TransportInput is taken too. */
+  socket?: TransportInput;
+  /** A WebSocket relay for `{ host, port }` (ws: or wss: URL). */
+  relay?: string | URL;
+  /** The WebSocket class for `relay` where the runtime has none. */
+  WebSocket?: WebSocketTransportOptions['WebSocket'];
+}
 export type TlsOptions = nodeTls.TlsOptions;
 export type PeerCertificate = nodeTls.PeerCertificate;
 export type DetailedPeerCertificate = nodeTls.DetailedPeerCertificate;
@@ -52,7 +156,9 @@ export declare class SecureContext {
 }
 
 export declare class TLSSocket extends Duplex {
-  constructor(socket?: Duplex | null, options?: nodeTls.TLSSocketOptions);
+  constructor(socket?: TransportInput | null, options?: nodeTls.TLSSocketOptions);
+  /** The socket as WHATWG streams (for web-style code), with backpressure; the same pair on each call. */
+  toWeb(): { readable: ReadableStream<Uint8Array>; writable: WritableStream<Uint8Array> };
   readonly encrypted: true;
   authorized: boolean;
   authorizationError: string | null;
@@ -133,5 +239,6 @@ declare const tls: {
   createSecureContext: typeof createSecureContext;
   checkServerIdentity: typeof checkServerIdentity;
   getCiphers: typeof getCiphers;
+  setDefaultRelay: typeof setDefaultRelay;
 };
 export default tls;

@@ -2,7 +2,6 @@
 // Node semantics live here: stream behaviour, event order, verification
 // verdicts, errors with Node's codes, timers.
 import { Buffer } from '#buffer';
-import { nextTick } from './platform/next-tick.js';
 import { Duplex } from '#stream';
 import { TlsAcceptor, TlsConnection, describeCertificate, detailedChain } from '../pkg/wasm_tls.js';
 import { rootCertificateDers } from './root-certificates.js';
@@ -11,12 +10,14 @@ import { engineError, invalidArgType, nodeError } from './errors.js';
 import { certificateObject, peerCertificate } from './certificate.js';
 import { SecureContext, alpnList, createSecureContext } from './context.js';
 import { checkServerIdentity } from './identity.js';
+import { duplexToWeb } from './web-streams.js';
 import { trackSocket, untrackSocket } from './trap.js';
 
 const HANDSHAKE_DONE = 1;
 const PEER_CLOSED = 2;
 /** Runs `fn` after the current callback and its promise jobs, as a new I/O callback would. */
 const later = globalThis.setImmediate ?? ((fn) => setTimeout(fn, 0));
+const TRANSPORT_END = Symbol('transport end');
 
 /** The Mozilla roots by subject, parsed once, on first need. */
 let rootsBySubject;
@@ -93,7 +94,7 @@ export class TLSSocket extends Duplex {
     this._server = options.server ?? null;
     this._acceptor = null; // server side, until a context answers the ClientHello
     this._heldChunks = null; // bytes that arrived while a context was being chosen
-    this._deferredFlags = null; // engine flags whose plaintext waits for 'secureConnect' code to run
+    this._deferred = null; // transport events waiting while code awaiting 'secureConnect' runs
     if (socket) this._attach(toTransport(socket), false);
   }
 
@@ -148,7 +149,10 @@ export class TLSSocket extends Duplex {
 
   _onTransportData(chunk) {
     if (this.destroyed) return;
-    this._deliverDeferred();
+    if (this._deferred) {
+      this._deferred.push(chunk);
+      return;
+    }
     this._bytesRead += chunk.length;
     this._touch();
     if (this._heldChunks) {
@@ -196,19 +200,24 @@ export class TLSSocket extends Duplex {
     if (judgeFirst && !this._isServer) {
       // Node emits 'secureConnect' and the data (or close) that came with the
       // server's last flight from separate callbacks, so code awaiting
-      // 'secureConnect' runs before them. Anything arriving first delivers them.
-      this._deferredFlags = flags;
-      later(() => this._deliverDeferred());
+      // 'secureConnect' runs before them. What the transport brings meanwhile waits too.
+      this._deferred = [];
+      later(() => this._deliverDeferred(flags));
       return;
     }
     this._deliver(flags);
   }
 
-  _deliverDeferred() {
-    const flags = this._deferredFlags;
-    if (flags === null || this.destroyed) return;
-    this._deferredFlags = null;
+  _deliverDeferred(flags) {
+    const queued = this._deferred;
+    this._deferred = null;
+    if (this.destroyed) return;
     this._deliver(flags);
+    for (const item of queued) {
+      if (this.destroyed) return;
+      if (item === TRANSPORT_END) this._onTransportEnd();
+      else this._onTransportData(item);
+    }
   }
 
   _deliver(flags) {
@@ -219,7 +228,10 @@ export class TLSSocket extends Duplex {
 
   _onTransportEnd() {
     if (this.destroyed) return;
-    this._deliverDeferred();
+    if (this._deferred) {
+      this._deferred.push(TRANSPORT_END);
+      return;
+    }
     if (!this._secure) {
       // Node's wording and code for a peer that hangs up mid-handshake.
       const o = this._options;
@@ -417,7 +429,8 @@ export class TLSSocket extends Duplex {
     this._flush();
     const held = this._heldChunks;
     this._heldChunks = null;
-    for (const chunk of held) this._onTransportData(chunk);
+    // No bytes first: records that came behind the ClientHello are judged now, not at the next read.
+    for (const chunk of [new Uint8Array(0), ...held]) this._onTransportData(chunk);
   }
 
   /** 'session' events for the sessions (TLS 1.2) and tickets (TLS 1.3) the server sent. */
@@ -609,8 +622,10 @@ export class TLSSocket extends Duplex {
     this._pendingFinal = null;
     this._drainCallbacks = [];
     cb(err);
-    // After the stream's own 'error' (also queued on the next tick).
-    nextTick(() => this.emit('close', Boolean(err)));
+    // After the stream's own 'error' (queued on the next tick), and a turn of
+    // the loop later, as net.Socket's comes once its handle has closed: code
+    // that awaits 'error' and then 'close' sees both.
+    later(() => this.emit('close', Boolean(err)));
   }
 
   // --- Node's TLSSocket methods -------------------------------------------
@@ -728,6 +743,12 @@ export class TLSSocket extends Duplex {
 
   /** rustls does not expose the raw ticket. */
   getTLSTicket() { return undefined; }
+
+  /** The socket as WHATWG streams of Uint8Array, with backpressure (one pair per socket). */
+  toWeb() {
+    this._web ??= duplexToWeb(this);
+    return this._web;
+  }
 
   setTimeout(ms, callback) {
     this._timeoutMs = ms;

@@ -219,14 +219,23 @@ impl Engine {
             return Err(err.clone());
         }
         let mut progress = Progress::default();
-        while !data.is_empty() {
-            match self.conn.read_tls(&mut data) {
-                // rustls takes nothing once close_notify has arrived: what follows
-                // it is ignored (RFC 8446, 6.1), and must not spin this loop.
-                Ok(0) => break,
-                Ok(_) => {}
-                Err(e) => {
-                    return Err(self.fail(TlsError::new("ERR_SSL_INTERNAL_ERROR", e.to_string())))
+        // At least one pass, even for no bytes: records that came behind the
+        // ClientHello wait in rustls, and are judged now rather than at the next read.
+        // (read_tls is not called without bytes: rustls takes a 0-byte read as EOF.)
+        let mut first = true;
+        while first || !data.is_empty() {
+            first = false;
+            if !data.is_empty() {
+                match self.conn.read_tls(&mut data) {
+                    // rustls takes nothing once close_notify has arrived: what follows
+                    // it is ignored (RFC 8446, 6.1), and must not spin this loop.
+                    Ok(0) => break,
+                    Ok(_) => {}
+                    Err(e) => {
+                        return Err(
+                            self.fail(TlsError::new("ERR_SSL_INTERNAL_ERROR", e.to_string()))
+                        )
+                    }
                 }
             }
             let processed = self.conn.process_new_packets();

@@ -19,7 +19,7 @@ export function relayUrlFor(relayUrl, host, port) {
  * @param {string | URL} relayUrl ws:/wss: URL of the relay
  * @param {string} host the TCP destination, as the relay resolves it
  * @param {number | string} port
- * @param {{ WebSocket?: typeof WebSocket, protocols?: string | string[], highWaterMark?: number }} [options]
+ * @param {{ WebSocket?: typeof WebSocket, protocols?: string | string[], highWaterMark?: number, maxFrame?: number }} [options]
  * @returns {import('../index.js').Transport}
  */
 export function relayTransport(relayUrl, host, port, options = {}) {

@@ -8,6 +8,8 @@ const CONNECTING = 0;
 const OPEN = 1;
 /** Bytes buffered by the WebSocket above which write() asks the caller to wait. */
 const DEFAULT_HIGH_WATER = 256 * 1024;
+/** Largest message sent; TLS records are at most 16 KiB + 256, so 64 KiB splits nothing small. */
+const DEFAULT_MAX_FRAME = 64 * 1024;
 /** Browsers signal nothing when bufferedAmount falls, so it is polled while a writer waits. */
 const POLL_MS = 4;
 
@@ -28,11 +30,14 @@ function wsError(code, message, props) {
 
 /**
  * @param {string | URL | WebSocket} target a ws:/wss: URL to open, or a WebSocket (open or opening)
- * @param {{ WebSocket?: typeof WebSocket, protocols?: string | string[], highWaterMark?: number }} [options]
+ * @param {{ WebSocket?: typeof WebSocket, protocols?: string | string[], highWaterMark?: number, maxFrame?: number }} [options]
+ *   highWaterMark: bufferedAmount above which write() returns false (256 KiB);
+ *   maxFrame: largest binary message sent (64 KiB), longer writes are split
  * @returns {import('../index.js').Transport}
  */
 export function websocketTransport(target, options = {}) {
   const highWaterMark = options.highWaterMark ?? DEFAULT_HIGH_WATER;
+  const maxFrame = options.maxFrame ?? DEFAULT_MAX_FRAME;
   /** @type {WebSocket} */
   let ws;
   let url;
@@ -69,6 +74,9 @@ export function websocketTransport(target, options = {}) {
   let pollTimer = null;
   /** @type {Error | undefined} what the 'error' event said, reported with the close that follows */
   let lastError;
+  let closeSeen = false;
+  /** @type {(() => void) | null} the close, waiting for start() and for held messages to be handed on */
+  let pendingClose = null;
   /** Data arriving as Blob (if binaryType was not honoured) is converted in order. */
   let inOrder = Promise.resolve();
 
@@ -108,7 +116,8 @@ export function websocketTransport(target, options = {}) {
     }, POLL_MS);
   };
   const send = (bytes) => {
-    ws.send(bytes);
+    // Relays cap their messages (wasm-tls-relay at 1 MiB, websockify lower): one record-sized piece per frame.
+    for (let at = 0; at < bytes.byteLength; at += maxFrame) ws.send(bytes.subarray(at, at + maxFrame));
     if (ws.bufferedAmount < highWaterMark) return true;
     needDrain = true;
     poll();
@@ -121,7 +130,7 @@ export function websocketTransport(target, options = {}) {
 
   const deliver = (bytes) => {
     if (destroyed || closed) return;
-    if (paused) held.push(bytes);
+    if (paused || !started) held.push(bytes);
     else handlers.onData(bytes);
   };
 
@@ -161,33 +170,50 @@ export function websocketTransport(target, options = {}) {
   });
   ws.addEventListener('close', (event) => {
     const { code, reason, wasClean } = /** @type {CloseEvent} */ (event);
+    closeSeen = true;
+    // After the messages before it, once they were all handed on (not while paused).
     inOrder = inOrder.then(() => {
-      if (destroyed) {
-        closeOnce();
-        return;
-      }
-      if (connecting) {
-        connecting = false;
-        // A connection that never opened: browsers do not tell why.
-        fail(runtimeError(lastError ?? wsError('ECONNREFUSED', `WebSocket connection to ${url} failed`),
-          { syscall: 'connect', closeCode: code, reason }));
-      } else if ((code === 1000 || code === 1005) && wasClean !== false) {
-        handlers.onEnd();
-      } else {
-        // A relay names the TCP error in the reason ("connect ECONNREFUSED"); else it is a reset.
-        const errno = /\b(E[A-Z]{3,})\b/.exec(reason ?? '')?.[1] ?? 'ECONNRESET';
-        fail(wsError(errno, `WebSocket closed abnormally (${code}${reason ? `: ${reason}` : ''})`,
-          { closeCode: code, reason, cause: lastError, syscall: /^connect\b/.test(reason ?? '') ? 'connect' : undefined }));
-      }
-      closeOnce();
+      pendingClose = () => onWebSocketClose(code, reason, wasClean);
+      runPendingClose();
     });
   });
+  const onWebSocketClose = (code, reason, wasClean) => {
+    if (destroyed) {
+      closeOnce();
+      return;
+    }
+    if (connecting) {
+      connecting = false;
+      // A connection that never opened: browsers do not tell why.
+      fail(runtimeError(lastError ?? wsError('ECONNREFUSED', `WebSocket connection to ${url} failed`),
+        { syscall: 'connect', closeCode: code, reason }));
+    } else if ((code === 1000 || code === 1005) && wasClean !== false) {
+      handlers.onEnd();
+    } else {
+      // A relay names the TCP error in the reason ("connect ECONNREFUSED"); else it is a reset.
+      const errno = /\b(E[A-Z]{3,})\b/.exec(reason ?? '')?.[1] ?? 'ECONNRESET';
+      fail(wsError(errno, `WebSocket closed abnormally (${code}${reason ? `: ${reason}` : ''})`,
+        { closeCode: code, reason, cause: lastError, syscall: /^connect\b/.test(reason ?? '') ? 'connect' : undefined }));
+    }
+    closeOnce();
+  };
+  const runPendingClose = () => {
+    if (!pendingClose || !started || held.length) return;
+    const run = pendingClose;
+    pendingClose = null;
+    run();
+  };
+  const flushHeld = () => {
+    while (held.length && !paused && !destroyed) handlers.onData(/** @type {Uint8Array} */ (held.shift()));
+    runPendingClose();
+  };
 
   return {
     start(h) {
       handlers = { ...noHandlers, ...h };
       started = true;
-      if (ws.readyState > OPEN && !closed) {
+      flushHeld();
+      if (ws.readyState > OPEN && !closeSeen) {
         // Given an already closed WebSocket.
         fail(wsError('ERR_SOCKET_CLOSED', 'The WebSocket is closed'));
         closeOnce();
@@ -230,7 +256,7 @@ export function websocketTransport(target, options = {}) {
       if (!paused) return;
       paused = false;
       if (typeof ws.resume === 'function' && ws.readyState === OPEN) ws.resume();
-      while (held.length && !paused && !destroyed) handlers.onData(/** @type {Uint8Array} */ (held.shift()));
+      flushHeld();
     },
     get connecting() { return connecting; },
     get writable() { return !destroyed && !endRequested && ws.readyState <= OPEN; },

@@ -387,3 +387,25 @@ test('the suites under test are the ones rustls offers here', () => {
     'TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256',
   ]);
 });
+
+test('data and close that come with the server\'s last flight follow code awaiting secureConnect, as in node:tls', async (t) => {
+  // A TLS 1.2 server that writes and ends at once sends data and close_notify
+  // right behind its Finished: one read for the client.
+  const server = await tlsServer(t, ntls, matrix.server.p256, (s) => s.end('right away'));
+  for (const version of ['TLSv1.2', 'TLSv1.3']) {
+    const orders = {};
+    for (const [name, lib] of [['node', ntls], ['wasm', tls]]) {
+      const socket = lib.connect({ host: '127.0.0.1', port: server.port, servername: 'localhost', ca: matrix.root, maxVersion: version });
+      const order = [];
+      socket.on('data', (d) => order.push(`data ${d}`));
+      for (const event of ['secureConnect', 'end', 'close']) socket.on(event, () => order.push(event));
+      await once(socket, 'secureConnect');
+      order.push('awaited secureConnect');
+      await once(socket, 'end'); // hangs if 'end' came before this line ran
+      await once(socket, 'close');
+      orders[name] = order;
+    }
+    assert.deepEqual(orders.wasm, orders.node, version);
+    assert.deepEqual(orders.wasm, ['secureConnect', 'awaited secureConnect', 'data right away', 'end', 'close'], version);
+  }
+});

@@ -138,9 +138,11 @@ test('3,000 sequential connections each way: wasm memory and JS heap flat after 
   for (const r of results) {
     const g = r.growthAfterWarmup;
     t.diagnostic(`${r.scenario}: wasm ${r.warm.wasm} -> ${r.end.wasm}, heap growth ${kib(g.heapUsed)} over ${r.count}`);
-    // wasm memory never shrinks; it may still creep while contexts made per
-    // connect() wait for the collector, but not by a leak's worth.
-    assert.ok(g.wasm <= 1 * MiB, `${r.scenario}: wasm memory grew ${kib(g.wasm)} over ${r.count} connections`);
+    // wasm memory never shrinks. A client's does creep for a while: the context
+    // each connect() makes is freed by the collector (FinalizationRegistry), so
+    // its peak follows GC timing (it levels off at ~4 MiB; bench/memory.js).
+    const bound = r.scenario === 'sequential-client' ? 2 * MiB : 256 * 1024;
+    assert.ok(g.wasm <= bound, `${r.scenario}: wasm memory grew ${kib(g.wasm)} over ${r.count} connections`);
     assert.ok(g.heapUsed <= 2 * MiB, `${r.scenario}: JS heap grew ${kib(g.heapUsed)} over ${r.count} connections`);
   }
 });

@@ -402,6 +402,36 @@ test('streams adapter: pause() stops reading from the stream until resume()', as
   assert.equal(closes, 1, 'close exactly once');
 });
 
+test('streams adapter: end() on a Deno.Conn-like pair calls closeWrite() after the bytes written; destroy() closes it', async () => {
+  const log = [];
+  let release;
+  const conn = {
+    readable: new ReadableStream(),
+    writable: new WritableStream({
+      write(chunk) {
+        log.push(`write ${chunk.length}`);
+        return new Promise((resolve) => { release = resolve; });
+      },
+      close() { log.push('writable close'); },
+    }),
+    closeWrite() { log.push('closeWrite'); },
+    close() { log.push('close'); },
+  };
+  const transport = streamsTransport(conn);
+  transport.start({});
+  transport.write(new Uint8Array(10));
+  transport.end();
+  assert.equal(transport.writable, false);
+  await settle();
+  assert.deepEqual(log, ['write 10'], 'closeWrite waits for the pending write');
+  release();
+  await settle();
+  assert.deepEqual(log, ['write 10', 'closeWrite']);
+  transport.destroy();
+  await settle();
+  assert.deepEqual(log, ['write 10', 'closeWrite', 'close']);
+});
+
 // --- WebSocket ------------------------------------------------------------
 
 test('websocket: wasm-tls over a ws WebSocketServer bridged to node:tls, URL and object, 4 MB each way', async (t) => {
@@ -503,6 +533,32 @@ test('websocket adapter: write() returns false above the high-water mark while t
   transport.end();
   await closed;
   assert.equal(received, accepted);
+});
+
+test('websocket adapter: messages and the close before start() are held; the end waits for a paused reader', async (t) => {
+  const url = await wsBridge(t, 0, (ws) => {
+    for (const b of [1, 2, 3]) ws.send(Uint8Array.of(b));
+    ws.close(1000);
+  });
+  const ws = new WebSocket(url);
+  const transport = websocketTransport(ws);
+  await once(ws, 'close');
+  await settle();
+  const events = [];
+  transport.start({
+    onData: (b) => {
+      events.push(b[0]);
+      if (b[0] === 1) transport.pause();
+    },
+    onEnd: () => events.push('end'),
+    onError: (e) => events.push(e.code),
+    onClose: () => events.push('close'),
+  });
+  await settle();
+  assert.deepEqual(events, [1]);
+  transport.resume();
+  await settle();
+  assert.deepEqual(events, [1, 2, 3, 'end', 'close']);
 });
 
 // --- MessagePort ------------------------------------------------------------
@@ -731,4 +787,28 @@ test('toTransport recognises each kind of pipe', async () => {
   assert.throws(() => toTransport({}), { code: 'ERR_INVALID_ARG_TYPE' });
   assert.throws(() => relayTransport('http://relay.example/', 'example.com', 443), { code: 'ERR_INVALID_ARG_VALUE' });
   assert.throws(() => relayTransport('ws://relay.example/', 'example.com', 70000), { code: 'ERR_SOCKET_BAD_PORT' });
+});
+
+// --- Relay ------------------------------------------------------------------
+
+test('relay: connect({ host, port, relay }) through wasm-tls-relay to node:tls; a refused destination is ECONNREFUSED', async (t) => {
+  const { createRelay } = await import('../../relay/relay.js');
+  const relay = createRelay({ allow: ['127.0.0.1:*'], allowPrivate: true, log: false });
+  await relay.listen();
+  t.after(() => relay.close());
+  const peer = await tlsPeer(t);
+  const client = tls.connect({ ...clientOptions, host: '127.0.0.1', port: peer.port, relay: relay.url, WebSocket });
+  await once(client, 'secureConnect');
+  assert.equal(client.remoteAddress, '127.0.0.1');
+  assert.equal(client.remotePort, peer.port);
+  const serverSide = await peer.nextSocket();
+  assertSecure(client, serverSide);
+  await exchange(client, serverSide, 1 * MB);
+  client.destroy();
+
+  const refused = tls.connect({
+    ...clientOptions, host: '127.0.0.1', port: await closedPort(), relay: `${relay.url}?via=test`, WebSocket,
+  });
+  const [err] = await once(refused, 'error');
+  assert.equal(err.code, 'ECONNREFUSED');
 });
