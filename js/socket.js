@@ -154,6 +154,7 @@ export class TLSSocket extends Duplex {
       return;
     }
     this._bytesRead += chunk.length;
+    if (this._isServer && !this._secure) this._corkUntilLater();
     this._touch();
     if (this._heldChunks) {
       this._heldChunks.push(chunk);
@@ -224,6 +225,26 @@ export class TLSSocket extends Duplex {
     const plaintext = this._engine.takePlaintext();
     if (plaintext && !this.push(asBuffer(plaintext))) this._transport?.pause();
     if (flags & PEER_CLOSED) this._onPeerEnd();
+  }
+
+  /**
+   * A server's session tickets and the application's first reply leave as one
+   * write: sent apart, Nagle would hold the reply until the client's delayed
+   * ACK (~40 ms a connection). Uncorked after the I/O phase (the reply may come
+   * from a 'data' listener a tick later), or before the transport ends.
+   */
+  _corkUntilLater() {
+    const transport = this._transport;
+    if (this._corked || typeof transport?.cork !== 'function') return;
+    this._corked = transport;
+    transport.cork();
+    later(() => this._uncork());
+  }
+
+  _uncork() {
+    const transport = this._corked;
+    this._corked = null;
+    transport?.uncork();
   }
 
   _onTransportEnd() {
@@ -579,12 +600,14 @@ export class TLSSocket extends Duplex {
       return;
     }
     if (this._transportClosed || this._engineFailed) {
+      this._uncork();
       this._transport?.end();
       cb();
       return;
     }
     this._engine.close();
     this._flush(() => {
+      this._uncork();
       this._transport?.end();
       cb();
     });
@@ -614,6 +637,7 @@ export class TLSSocket extends Duplex {
     this._acceptor = null;
     this._heldChunks = null;
     this._timer = null;
+    this._uncork(); // an alert may wait in the cork
     if (this._transport) this._transport.destroy();
     this._transport = null;
     if (this._engine) this._engine.free();

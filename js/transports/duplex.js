@@ -44,6 +44,8 @@ export function duplexTransport(stream) {
     get localPort() { return stream.localPort; },
     get localFamily() { return stream.localFamily; },
     resetAndDestroy: () => (typeof stream.resetAndDestroy === 'function' ? stream.resetAndDestroy() : stream.destroy()),
+    cork: () => stream.cork?.(),
+    uncork: () => stream.uncork?.(),
     setNoDelay: (v) => stream.setNoDelay?.(v),
     setKeepAlive: (e, d) => stream.setKeepAlive?.(e, d),
     ref: () => stream.ref?.(),

@@ -191,10 +191,10 @@ test('pg-style SSLRequest: 8 bytes, an "S", then TLS on the same socket', async 
   socket.pause();
   const client = tls.connect({ socket, servername: 'localhost', ca: certs.ca });
   await once(client, 'secureConnect');
+  assert.equal(client.getPeerCertificate().subject.CN, 'localhost');
   client.write('startup');
   const [reply] = await once(client, 'data');
   assert.equal(String(reply), 'got startup');
-  assert.equal(client.getPeerCertificate().subject.CN, 'localhost');
   client.destroy();
 });
 

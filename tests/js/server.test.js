@@ -420,3 +420,24 @@ test('plaintext HTTP to a TLS server: the error OpenSSL names, and no alert, as 
     assert.deepEqual(seen[0], seen[1], request);
   }
 });
+
+test('session tickets and the first reply leave in one corked write (no Nagle wait for the reply)', async (t) => {
+  const { server, port } = await listen(t, tls, { key: certs.ec.key, cert: certs.ec.cert });
+  const writes = [];
+  server.on('connection', (raw) => {
+    const write = raw.write.bind(raw);
+    raw.write = (chunk, ...rest) => {
+      writes.push({ bytes: chunk.length, corked: raw.writableCorked > 0 });
+      return write(chunk, ...rest);
+    };
+  });
+  const client = ntls.connect({ host: '127.0.0.1', port, servername: 'localhost', ca: certs.ca });
+  await once(client, 'secureConnect');
+  client.write('ping');
+  const [echo] = await once(client, 'data');
+  assert.equal(String(echo), 'ping');
+  client.destroy();
+  // Server flight, then tickets, then the echo: the last two while corked, so they leave together.
+  assert.ok(writes.length >= 3, JSON.stringify(writes));
+  assert.deepEqual(writes.slice(-2).map((w) => w.corked), [true, true], JSON.stringify(writes));
+});

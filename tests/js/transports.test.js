@@ -812,3 +812,34 @@ test('relay: connect({ host, port, relay }) through wasm-tls-relay to node:tls; 
   const [err] = await once(refused, 'error');
   assert.equal(err.code, 'ECONNREFUSED');
 });
+
+test('browser platform (simulated in Node): connect({ host, port }) needs a relay, then goes through setDefaultRelay\'s', async (t) => {
+  const { platform, setPlatform } = await import('../../js/platform/index.js');
+  const { browserPlatform } = await import('../../js/platform/browser.js');
+  const saved = { ...platform };
+  const savedWebSocket = globalThis.WebSocket;
+  t.after(() => {
+    for (const k of Object.keys(platform)) delete platform[k];
+    Object.assign(platform, saved);
+    globalThis.WebSocket = savedWebSocket;
+  });
+  setPlatform(browserPlatform);
+  globalThis.WebSocket = WebSocket; // a browser has one
+  assert.throws(() => tls.connect({ ...clientOptions, host: '127.0.0.1', port: 443 }), { code: 'ERR_WASM_TLS_NO_TCP' });
+
+  const { createRelay } = await import('../../relay/relay.js');
+  const relay = createRelay({ allow: ['127.0.0.1:*'], allowPrivate: true, log: false });
+  await relay.listen();
+  t.after(() => relay.close());
+  const peer = await tlsPeer(t, {}, (s) => s.pipe(s));
+  tls.setDefaultRelay(relay.url);
+  const client = tls.connect({ ...clientOptions, host: '127.0.0.1', port: peer.port });
+  await once(client, 'secureConnect');
+  assert.equal(client.authorized, true);
+  const text = 'via the default relay';
+  client.write(text);
+  assert.equal(String(await collect(client, text.length)), text);
+  client.destroy();
+  tls.setDefaultRelay(undefined);
+  assert.throws(() => tls.connect({ ...clientOptions, host: '127.0.0.1', port: peer.port }), { code: 'ERR_WASM_TLS_NO_TCP' });
+});
