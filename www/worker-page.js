@@ -49,6 +49,7 @@ async function loadSettings() {
     ...config.worker, // key, cert (chain), ca, servername
     size: Number(query.get('size') ?? 1 << 20),
     seed: Number(query.get('seed') ?? 1),
+    ciphers: query.get('ciphers') ?? undefined, // e.g. TLS_AES_128_GCM_SHA256 (bench/browser.js)
   };
 }
 
@@ -112,6 +113,7 @@ async function run(settings) {
       ca: settings.ca,
       servername: settings.servername,
       ALPNProtocols: ['echo/1'],
+      ciphers: settings.ciphers,
     });
     await secure(socket);
     const handshakeMs = performance.now() - started;
