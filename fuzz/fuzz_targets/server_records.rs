@@ -15,7 +15,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use wasm_tls::server::{AcceptOptions, ServerAcceptor};
-use wasm_tls_fuzz::{deliveries, feed, server_context};
+use wasm_tls_fuzz::{deliveries, feed, read_hello, server_context};
 
 fuzz_target!(|data: &[u8]| {
     let [flags, more, piece, stream @ ..] = data else {
@@ -24,18 +24,7 @@ fuzz_target!(|data: &[u8]| {
     let mut acceptor = ServerAcceptor::default();
     let mut alert = Vec::new();
     let mut chunks = deliveries(stream, *piece).into_iter();
-    let mut hello = None;
-    for chunk in chunks.by_ref() {
-        match acceptor.receive(chunk, &mut alert) {
-            Ok(Some(h)) => {
-                hello = Some(h);
-                break;
-            }
-            Ok(None) => {}
-            Err(_) => return,
-        }
-    }
-    let Some(hello) = hello else {
+    let Ok(Some(hello)) = read_hello(&mut acceptor, &mut alert, &mut chunks) else {
         return;
     };
     let _ = serde_json::to_vec(&hello);

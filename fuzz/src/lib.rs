@@ -8,6 +8,8 @@ use std::time::Duration;
 use rustls::pki_types::{CertificateDer, UnixTime};
 use wasm_tls::context::{ContextOptions, KeyInput, SecureContext};
 use wasm_tls::engine::Engine;
+use wasm_tls::error::TlsError;
+use wasm_tls::server::{ClientHelloInfo, ServerAcceptor};
 
 pub const CA_PEM: &str = include_str!("../fixtures/ca.pem");
 pub const LEAF_PEM: &str = include_str!("../fixtures/leaf.pem");
@@ -175,6 +177,21 @@ pub fn server_context(index: u8) -> Arc<SecureContext> {
             .collect()
     });
     all[usize::from(index & 7)].clone()
+}
+
+/// Feeds deliveries to the ClientHello acceptor until the hello is whole
+/// (`Ok(None)`: the stream ended first). The rest is left in `chunks`.
+pub fn read_hello<'a>(
+    acceptor: &mut ServerAcceptor,
+    alert: &mut Vec<u8>,
+    chunks: &mut impl Iterator<Item = &'a [u8]>,
+) -> Result<Option<ClientHelloInfo>, TlsError> {
+    for chunk in chunks {
+        if let Some(hello) = acceptor.receive(chunk, alert)? {
+            return Ok(Some(hello));
+        }
+    }
+    Ok(None)
 }
 
 /// Feeds the peer's bytes as the JS layer does (sending what the engine

@@ -295,3 +295,83 @@ fn pfx_wrapping_passes_the_mac() {
     let parsed = wasm_tls::keys::pfx(&pfx, wasm_tls_fuzz::PASSPHRASE);
     assert!(parsed.is_ok(), "{:?}", parsed.err());
 }
+
+/// How far each committed record seed gets when replayed (printed; run with
+/// --nocapture): the replays fail where fresh randomness makes the captured
+/// bytes stale, past the parsing of every plaintext handshake message.
+#[test]
+fn replay_depth() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("corpus");
+    for target in ["client_records", "server_records"] {
+        let mut names: Vec<_> = std::fs::read_dir(dir.join(target))
+            .expect("corpus")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("seed-"))
+            })
+            .collect();
+        names.sort();
+        for path in names {
+            let data = std::fs::read(&path).expect("seed");
+            let outcome = if target == "client_records" {
+                replay_client(&data)
+            } else {
+                replay_server(&data)
+            };
+            println!(
+                "{target}/{}: {outcome}",
+                path.file_name().unwrap_or_default().to_string_lossy()
+            );
+        }
+    }
+}
+
+fn replay_client(data: &[u8]) -> String {
+    let flags = data[0];
+    let options = ConnectOptions {
+        servername: (flags & 16 != 0).then(|| "localhost".into()),
+        alpn_protocols: if flags & 8 != 0 { alpn() } else { Vec::new() },
+        session: None,
+    };
+    let mut engine = Engine::client(client_context(flags), options).expect("client");
+    let mut plain = Vec::new();
+    for chunk in wasm_tls_fuzz::deliveries(&data[2..], data[1]) {
+        if let Err(e) = engine.receive(chunk, &mut plain) {
+            return format!("{} {}", e.code, e.message);
+        }
+    }
+    format!("no error; handshaking: {}", engine.is_handshaking())
+}
+
+fn replay_server(data: &[u8]) -> String {
+    let mut acceptor = ServerAcceptor::default();
+    let mut alert = Vec::new();
+    let mut chunks = wasm_tls_fuzz::deliveries(&data[3..], data[2]).into_iter();
+    let hello = match wasm_tls_fuzz::read_hello(&mut acceptor, &mut alert, &mut chunks) {
+        Ok(Some(hello)) => hello,
+        Ok(None) => return "no hello".into(),
+        Err(e) => return format!("acceptor: {} {}", e.code, e.message),
+    };
+    let accept = AcceptOptions {
+        request_cert: data[0] & 8 != 0,
+        external_sessions: data[0] & 64 != 0,
+        ..Default::default()
+    };
+    let mut engine = match acceptor.accept(server_context(data[0]), &accept, &mut alert) {
+        Ok(e) => e,
+        Err(e) => return format!("accept: {} {}", e.code, e.message),
+    };
+    let mut plain = Vec::new();
+    for chunk in chunks {
+        if let Err(e) = engine.receive(chunk, &mut plain) {
+            return format!(
+                "{hello:?} -> {} {} (resumed: {})",
+                e.code,
+                e.message,
+                engine.is_session_reused()
+            );
+        }
+    }
+    format!("{hello:?} -> no error")
+}
