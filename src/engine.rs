@@ -349,7 +349,11 @@ impl Engine {
         label: &[u8],
         context: Option<&[u8]>,
     ) -> Result<Vec<u8>, TlsError> {
-        let out = vec![0u8; length];
+        // Any length JS allows must end in an error, not an allocation abort.
+        let mut out = Vec::new();
+        out.try_reserve_exact(length)
+            .map_err(|e| TlsError::new("ERR_OUT_OF_MEMORY", e.to_string()))?;
+        out.resize(length, 0);
         self.conn
             .export_keying_material(out, label, context)
             .map_err(|e| TlsError::new("ERR_TLS_EXPORT_KEYING_MATERIAL", e.to_string()))

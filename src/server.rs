@@ -131,8 +131,11 @@ impl ServerAcceptor {
             // A client sends nothing after its ClientHello until the server answers.
             return Err(self.fail(TlsError::ssl("unexpected message")));
         }
+        let Some(accepted) = &self.accepted else {
+            return Ok(None); // read the records once, when the hello is whole
+        };
         let extras = hello_extras(&self.hello_records);
-        Ok(self.accepted.as_ref().map(|a| ClientHelloInfo {
+        Ok(Some(accepted).map(|a| ClientHelloInfo {
             ocsp_requested: extras.ocsp_requested,
             // The session a client offers: a TLS 1.3 ticket identity, else a TLS 1.2 id.
             session_id: extras
@@ -425,9 +428,29 @@ struct CertByKeyType(Vec<Arc<CertifiedKey>>);
 impl ResolvesServerCert for CertByKeyType {
     fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
         let schemes = hello.signature_schemes();
+        // A TLS 1.2 client offering only ECDHE-RSA suites needs the RSA
+        // certificate even if it could check an ECDSA signature (as OpenSSL
+        // chooses); TLS 1.3 suites go with any key.
+        let suites: Vec<rustls::SupportedCipherSuite> = hello
+            .cipher_suites()
+            .iter()
+            .filter_map(|id| {
+                rustls::crypto::ring::ALL_CIPHER_SUITES
+                    .iter()
+                    .find(|s| s.suite() == *id)
+                    .copied()
+            })
+            .collect();
+        let signs = |k: &&Arc<CertifiedKey>| k.key.choose_scheme(schemes).is_some();
+        let suits = |k: &&Arc<CertifiedKey>| {
+            suites
+                .iter()
+                .any(|s| s.usable_for_signature_algorithm(k.key.algorithm()))
+        };
         self.0
             .iter()
-            .find(|k| k.key.choose_scheme(schemes).is_some())
+            .find(|k| signs(k) && suits(k))
+            .or_else(|| self.0.iter().find(signs))
             .cloned()
     }
 }

@@ -441,3 +441,27 @@ test('session tickets and the first reply leave in one corked write (no Nagle wa
   assert.ok(writes.length >= 3, JSON.stringify(writes));
   assert.deepEqual(writes.slice(-2).map((w) => w.corked), [true, true], JSON.stringify(writes));
 });
+
+test('EC and RSA certificates: a TLS 1.2 client offering only one kind of suite gets the certificate for it, as from node:tls', async (t) => {
+  const options = { key: [certs.ec.key, certs.rsa.key], cert: [certs.ec.cert, certs.rsa.cert] };
+  for (const ciphers of ['ECDHE-RSA-AES128-GCM-SHA256', 'ECDHE-ECDSA-AES128-GCM-SHA256']) {
+    const seen = [];
+    for (const lib of [tls, ntls]) {
+      const { port } = await listen(t, lib, options, (s) => s.end());
+      const c = ntls.connect({ host: '127.0.0.1', port, servername: 'localhost', ca: certs.ca, ciphers, maxVersion: 'TLSv1.2' });
+      await once(c, 'secureConnect');
+      seen.push([c.getCipher().name, c.getPeerCertificate().asn1Curve ?? 'rsa']);
+      c.destroy();
+    }
+    assert.deepEqual(seen[0], seen[1], ciphers);
+  }
+});
+
+test('exportKeyingMaterial with an absurd length is an error on that call, not a dead engine', async (t) => {
+  const { port } = await listen(t, tls, { key: certs.ec.key, cert: certs.ec.cert }, () => {});
+  const c = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', ca: certs.ca });
+  await once(c, 'secureConnect');
+  assert.throws(() => c.exportKeyingMaterial(2 ** 31, 'label'), { code: 'ERR_OUT_OF_MEMORY' });
+  assert.equal(c.exportKeyingMaterial(32, 'label').length, 32);
+  c.destroy();
+});
