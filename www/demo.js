@@ -320,7 +320,9 @@ async function run(target) {
     result.http = await httpGet(socket, target);
     log('response', `${result.http.statusCode} ${result.http.statusMessage}`);
     renderHttp(result.http);
+    const closed = new Promise((resolve) => socket.once('close', resolve));
     socket.end();
+    await closed; // the whole story, close included, before the page says it is done
     result.state = 'done';
     setStatus(`Done in ${(performance.now() - started).toFixed(0)} ms`, 'done');
   } catch (e) {
