@@ -12,6 +12,10 @@ import { SecureContext, alpnList, createSecureContext } from './context.js';
 import { checkServerIdentity } from './identity.js';
 import { duplexToWeb } from './web-streams.js';
 import { trackSocket, untrackSocket } from './trap.js';
+import { RecordJobs, hostRecordAeads } from './record-jobs.js';
+
+/** Received bytes the engine may hold while the host opens records, before the transport is paused. */
+const RECORDS_BACKLOG = 256 * 1024;
 
 const HANDSHAKE_DONE = 1;
 const PEER_CLOSED = 2;
@@ -117,6 +121,7 @@ export class TLSSocket extends Duplex {
           alpnProtocols: alpnList(options.ALPNProtocols),
           session: sessionBytes(options.session),
         });
+        this._engine.setHostRecords(hostRecordAeads());
       }
     } catch (e) {
       transport.destroy();
@@ -134,15 +139,9 @@ export class TLSSocket extends Duplex {
       onClose: () => {
         this._transportClosed = true;
         this._onTransportEnd();
-        const callbacks = this._drainCallbacks; // nothing more will drain
-        this._drainCallbacks = [];
-        for (const cb of callbacks) cb();
+        this._drained(); // nothing more will drain
       },
-      onDrain: () => {
-        const callbacks = this._drainCallbacks;
-        this._drainCallbacks = [];
-        for (const cb of callbacks) cb();
-      },
+      onDrain: () => this._drained(),
     });
     this._flush();
   }
@@ -217,6 +216,7 @@ export class TLSSocket extends Duplex {
     for (const item of queued) {
       if (this.destroyed) return;
       if (item === TRANSPORT_END) this._onTransportEnd();
+      else if (item.opened !== undefined) this.recordOpened(item.opened);
       else this._onTransportData(item);
     }
   }
@@ -225,6 +225,62 @@ export class TLSSocket extends Duplex {
     const plaintext = this._engine.takePlaintext();
     if (plaintext && !this.push(asBuffer(plaintext))) this._transport?.pause();
     if (flags & PEER_CLOSED) this._onPeerEnd();
+    else if (this._engine?.hostRecords) this._runRecords();
+  }
+
+  // --- Records protected by the host (js/record-jobs.js) ----------------------
+
+  /** Runs the engine's jobs for the host, once it has handed its records over. */
+  _runRecords() {
+    if (!this._records) this._records = new RecordJobs(this._engine, this);
+    this._records.run();
+    if (this._engine.buffered >= RECORDS_BACKLOG) this._transport?.pause();
+  }
+
+  /** A record the host sealed, in order. */
+  writeRecord(bytes) {
+    if (this.destroyed || !this._transport || this._transport.writable === false) return;
+    this._touch();
+    this._bytesWritten += bytes.length;
+    if (!this._transport.write(bytes)) this._awaitingDrain = true;
+  }
+
+  /** The host opened a record: its data (if any) is in the engine. */
+  recordOpened(flags) {
+    if (this.destroyed) return;
+    if (this._deferred) {
+      this._deferred.push({ opened: flags });
+      return;
+    }
+    const plaintext = this._engine.takePlaintext();
+    const more = plaintext ? this.push(asBuffer(plaintext)) : true;
+    if (flags & PEER_CLOSED) {
+      this._onPeerEnd();
+    } else if (!more) {
+      this._transport?.pause();
+    } else if (this._engine.buffered < RECORDS_BACKLOG) {
+      this._transport?.resume();
+    }
+  }
+
+  recordFailed(err) {
+    if (this.destroyed) return;
+    const plaintext = this._engine?.takePlaintext();
+    if (plaintext) this.push(asBuffer(plaintext));
+    this._fail(engineError(err));
+  }
+
+  /** `cb` once the transport has taken what was written (now, or at its 'drain'). */
+  _whenDrained(cb) {
+    if (this._awaitingDrain) this._drainCallbacks.push(cb);
+    else cb();
+  }
+
+  _drained() {
+    this._awaitingDrain = false;
+    const callbacks = this._drainCallbacks;
+    this._drainCallbacks = [];
+    for (const cb of callbacks) cb();
   }
 
   /**
@@ -251,6 +307,11 @@ export class TLSSocket extends Duplex {
     if (this.destroyed) return;
     if (this._deferred) {
       this._deferred.push(TRANSPORT_END);
+      return;
+    }
+    if (this._records?.opening) {
+      // The last records are still with the host: they come before the end.
+      this._records.afterOpens(() => this._onTransportEnd());
       return;
     }
     if (!this._secure) {
@@ -439,6 +500,7 @@ export class TLSSocket extends Duplex {
         requestCert: Boolean(options.requestCert),
         rejectUnauthorized: options.rejectUnauthorized !== false,
       });
+      this._engine.setHostRecords(hostRecordAeads());
     } catch (e) {
       this._sendAcceptorAlert();
       this._fail(engineError(e));
@@ -564,12 +626,15 @@ export class TLSSocket extends Duplex {
     if (out && this._transport?.writable !== false) {
       this._touch();
       this._bytesWritten += out.length;
-      if (!this._transport.write(out) && cb) {
-        this._drainCallbacks.push(cb);
-        return;
-      }
+      if (!this._transport.write(out)) this._awaitingDrain = true;
     }
-    cb?.();
+    if (this._engine?.hostRecords) {
+      // Records are sealed asynchronously: `cb` once they have all gone.
+      this._runRecords();
+      if (cb) this._records.afterSeals(() => this._whenDrained(cb));
+      return;
+    }
+    if (cb) this._whenDrained(cb);
   }
 
   _read() {
@@ -619,6 +684,8 @@ export class TLSSocket extends Duplex {
    * socket not yet secure on 'tlsClientError', others on 'error'.
    */
   _loseEngine(err) {
+    this._records?.cancel();
+    this._records = null;
     this._engine = null;
     this._acceptor = null;
     if (this._isServer && !this._secure) {
@@ -640,6 +707,8 @@ export class TLSSocket extends Duplex {
     this._uncork(); // an alert may wait in the cork
     if (this._transport) this._transport.destroy();
     this._transport = null;
+    this._records?.cancel();
+    this._records = null;
     if (this._engine) this._engine.free();
     this._engine = null;
     this._pendingWrites = null;

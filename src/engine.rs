@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::ciphers;
 use crate::context::SecureContext;
 use crate::error::TlsError;
+use crate::records::{HandshakeSecrets, HostRecords};
 use crate::session::SessionCapture;
 use crate::verify::{verify_chain, VerifyError};
 
@@ -45,20 +46,94 @@ pub struct Progress {
     pub handshake_done: bool,
     /// The peer sent close_notify: no more plaintext will come.
     pub peer_closed: bool,
+    /// `opened` only: the open jobs still out are void (see `records`).
+    pub rekeyed: bool,
 }
 
-/// Key log lines (NSS SSLKEYLOGFILE format, newline included) waiting for JS.
-#[derive(Debug, Default)]
-pub struct KeyLogLines(Mutex<Vec<String>>);
+/// Key log lines (NSS SSLKEYLOGFILE format, newline included) waiting for JS,
+/// and the secrets the record layer needs if it leaves rustls (`records`).
+#[derive(Default)]
+pub struct KeyLogLines {
+    lines: Mutex<Vec<String>>,
+    secrets: Mutex<HandshakeSecrets>,
+}
+
+impl std::fmt::Debug for KeyLogLines {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeyLogLines")
+    }
+}
 
 impl rustls::KeyLog for KeyLogLines {
     fn log(&self, label: &str, client_random: &[u8], secret: &[u8]) {
         let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
-        if let Ok(mut lines) = self.0.lock() {
+        if let Ok(mut lines) = self.lines.lock() {
             lines.push(format!("{label} {} {}\n", hex(client_random), hex(secret)));
+        }
+        if let Ok(mut secrets) = self.secrets.lock() {
+            secrets.log(label, client_random, secret);
         }
     }
 }
+
+impl KeyLogLines {
+    fn with_secrets(&self, f: impl FnOnce(&mut HandshakeSecrets)) {
+        if let Ok(mut secrets) = self.secrets.lock() {
+            f(&mut secrets);
+        }
+    }
+
+    fn take_secrets(&self) -> HandshakeSecrets {
+        self.secrets
+            .lock()
+            .map(|mut s| std::mem::take(&mut *s))
+            .unwrap_or_default()
+    }
+}
+
+/// What the queries of a connection answer once rustls has handed its
+/// records over (`HostRecords`), kept from the moment it did.
+struct Facts {
+    protocol: Option<ProtocolVersion>,
+    suite: Option<rustls::SupportedCipherSuite>,
+    alpn: Option<Vec<u8>>,
+    peer_certificates: Vec<CertificateDer<'static>>,
+    resumed: bool,
+    servername: Option<String>,
+    group: Option<rustls::NamedGroup>,
+}
+
+impl Facts {
+    fn of(conn: &Connection) -> Facts {
+        Facts {
+            protocol: conn.protocol_version(),
+            suite: conn.negotiated_cipher_suite(),
+            alpn: conn.alpn_protocol().map(<[u8]>::to_vec),
+            peer_certificates: conn.peer_certificates().unwrap_or_default().to_vec(),
+            resumed: conn.handshake_kind() == Some(rustls::HandshakeKind::Resumed),
+            servername: match conn {
+                Connection::Server(s) => s.server_name().map(str::to_string),
+                Connection::Client(_) => None,
+            },
+            group: conn.negotiated_key_exchange_group().map(|g| g.name()),
+        }
+    }
+}
+
+/// Who protects records: rustls (the handshake, and always where the host's
+/// AEAD is synchronous or absent), or, after the handshake, the host's
+/// asynchronous AEAD with `HostRecords` framing.
+enum Layer {
+    Rustls(Box<Connection>),
+    Host(Box<HostRecords>, Box<Facts>),
+    /// Only while handing over.
+    Gone,
+}
+
+/// The TLS 1.3 client waits for the server's first record after the
+/// handshake (its tickets, which rustls stores) before handing over, unless
+/// it has this many records to send first.
+const CLIENT_RECORDS_BEFORE_HANDOVER: u32 = 16;
 
 /// `getEphemeralKeyInfo()`'s object.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -73,7 +148,21 @@ pub struct EphemeralKeyInfo {
 pub const MAX_FRAGMENT: usize = 16 * 1024;
 
 pub struct Engine {
-    conn: Connection,
+    layer: Layer,
+    /// Bit i: hand records over to the host after the handshake when the suite's
+    /// AEAD is `records::Aead` number i (0: never).
+    host_aeads: u32,
+    /// Received bytes not yet given to rustls: it gets whole records, so that
+    /// it holds no part of one when it hands over.
+    pending: Vec<u8>,
+    /// Bytes to pass straight on before `pending` is at a record boundary
+    /// again (the server's acceptor may have read part of one); None: unknown,
+    /// so never hand over.
+    unaligned: Option<usize>,
+    records_after_handshake: u32,
+    records_written: u32,
+    /// Records rustls sealed before it handed over, not yet taken.
+    sealed_by_rustls: Vec<u8>,
     is_server: bool,
     /// Client side: the session offered and those received.
     sessions: Option<Arc<SessionCapture>>,
@@ -90,6 +179,13 @@ pub struct Engine {
     openssl_alert_for_missing_cert: bool,
     /// Client side: the OCSP response the server stapled.
     ocsp_response: Option<Vec<u8>>,
+}
+
+/// Length of the whole record at the start of `bytes`, if it is all there.
+fn whole_record(bytes: &[u8]) -> Option<usize> {
+    let &[_, _, _, hi, lo] = bytes.first_chunk::<5>()?;
+    let len = 5 + usize::from(u16::from_be_bytes([hi, lo]));
+    (bytes.len() >= len).then_some(len)
 }
 
 fn protocol_name(v: ProtocolVersion) -> &'static str {
@@ -123,6 +219,8 @@ impl Engine {
         let key_log = Arc::new(KeyLogLines::default());
         let mut config = context.client_config(alpn, send_sni)?;
         config.key_log = key_log.clone();
+        // The record layer may be handed to the host after the handshake (`records`).
+        config.enable_secret_extraction = true;
         let sessions = Arc::new(SessionCapture::offering(options.session.as_deref()));
         config.resumption = rustls::client::Resumption::store(sessions.clone());
         let config = Arc::new(config);
@@ -133,17 +231,28 @@ impl Engine {
             None,
             context,
             key_log,
+            Some(0),
         ))
     }
 
     /// A server connection that has read the ClientHello (see `server::ServerAcceptor`).
+    /// `unaligned`: how many bytes finish the record the acceptor read part of
+    /// (None if it cannot tell).
     pub fn from_server(
         conn: rustls::ServerConnection,
         context: Arc<SecureContext>,
         key_log: Arc<KeyLogLines>,
         external_sessions: Option<Arc<crate::server::ExternalSessions>>,
+        unaligned: Option<usize>,
     ) -> Self {
-        Engine::new(conn.into(), None, external_sessions, context, key_log)
+        Engine::new(
+            conn.into(),
+            None,
+            external_sessions,
+            context,
+            key_log,
+            unaligned,
+        )
     }
 
     fn new(
@@ -152,12 +261,19 @@ impl Engine {
         external_sessions: Option<Arc<crate::server::ExternalSessions>>,
         context: Arc<SecureContext>,
         key_log: Arc<KeyLogLines>,
+        unaligned: Option<usize>,
     ) -> Self {
         // Backpressure is the JS layer's job: it drains output after every call.
         conn.set_buffer_limit(None);
         Engine {
             is_server: matches!(conn, Connection::Server(_)),
-            conn,
+            layer: Layer::Rustls(Box::new(conn)),
+            host_aeads: 0,
+            pending: Vec::new(),
+            unaligned,
+            records_after_handshake: 0,
+            records_written: 0,
+            sealed_by_rustls: Vec::new(),
             sessions,
             external_sessions,
             key_log,
@@ -188,8 +304,159 @@ impl Engine {
             .unwrap_or_default()
     }
 
+    /// Answers from rustls, or from what it left when it handed over.
+    fn query<'a, T: Default>(
+        &'a self,
+        conn: impl FnOnce(&'a Connection) -> T,
+        facts: impl FnOnce(&'a Facts) -> T,
+    ) -> T {
+        match &self.layer {
+            Layer::Rustls(c) => conn(c),
+            Layer::Host(_, f) => facts(f),
+            Layer::Gone => T::default(),
+        }
+    }
+
     pub fn is_session_reused(&self) -> bool {
-        self.conn.handshake_kind() == Some(rustls::HandshakeKind::Resumed)
+        self.query(
+            |c| c.handshake_kind() == Some(rustls::HandshakeKind::Resumed),
+            |f| f.resumed,
+        )
+    }
+
+    /// Records to be protected by the host's AEAD after the handshake (bit i:
+    /// `records::Aead` i). Set before any data moves.
+    pub fn set_host_records(&mut self, aeads: u32) {
+        self.host_aeads = aeads;
+    }
+
+    /// Whether the host now seals and opens every record (see `take_jobs`).
+    pub fn host_records(&self) -> bool {
+        matches!(self.layer, Layer::Host(..))
+    }
+
+    /// Jobs for the host (see `records`), once it protects the records.
+    pub fn take_jobs(&mut self, out: &mut Vec<u8>) {
+        if let Layer::Host(records, _) = &mut self.layer {
+            records.take_jobs(out);
+        }
+    }
+
+    /// Received bytes waiting for the host to open the record before them.
+    pub fn buffered(&self) -> usize {
+        match &self.layer {
+            Layer::Host(records, _) => records.buffered(),
+            _ => self.pending.len(),
+        }
+    }
+
+    /// The plaintext of the record the host opened (`None`: it failed to).
+    pub fn opened(
+        &mut self,
+        plaintext: Option<&[u8]>,
+        out: &mut Vec<u8>,
+    ) -> Result<Progress, TlsError> {
+        if let Some(err) = &self.failed {
+            return Err(err.clone());
+        }
+        let Layer::Host(records, _) = &mut self.layer else {
+            return Err(TlsError::new(
+                "ERR_TLS_INVALID_STATE",
+                "no record is being opened",
+            ));
+        };
+        let result = match plaintext {
+            Some(plaintext) => records.opened(plaintext, out),
+            None => Err(records.open_failed()),
+        };
+        match result {
+            Ok(opened) => {
+                self.peer_closed |= opened.peer_closed;
+                Ok(Progress {
+                    handshake_done: false,
+                    peer_closed: self.peer_closed,
+                    rekeyed: opened.rekeyed,
+                })
+            }
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+
+    /// Gives the records to the host if the connection is ready to: the
+    /// handshake over, nothing of rustls' left to send or to read, and every
+    /// secret the rest of the connection needs at hand.
+    fn hand_over(&mut self) -> Result<(), TlsError> {
+        let Layer::Rustls(conn) = &self.layer else {
+            return Ok(());
+        };
+        let aead = match conn.negotiated_cipher_suite().map(|s| s.suite()) {
+            Some(
+                rustls::CipherSuite::TLS13_AES_128_GCM_SHA256
+                | rustls::CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256
+                | rustls::CipherSuite::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+            ) => 0,
+            Some(
+                rustls::CipherSuite::TLS13_AES_256_GCM_SHA384
+                | rustls::CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384
+                | rustls::CipherSuite::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+            ) => 1,
+            _ => return Ok(()),
+        };
+        let tls13 = conn.protocol_version() == Some(ProtocolVersion::TLSv1_3);
+        let client_waits = !self.is_server
+            && tls13
+            && self.records_after_handshake == 0
+            && self.records_written < CLIENT_RECORDS_BEFORE_HANDOVER;
+        if self.host_aeads & (1 << aead) == 0
+            || conn.is_handshaking()
+            || self.unaligned != Some(0)
+            || self.peer_closed
+            || client_waits
+        {
+            return Ok(());
+        }
+        // What rustls has sealed leaves first (take_output); it must hold none.
+        if let Layer::Rustls(conn) = &mut self.layer {
+            while conn.wants_write() {
+                match conn.write_tls(&mut self.sealed_by_rustls) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {}
+                }
+            }
+        }
+        let is_client = !self.is_server;
+        let secrets = self.key_log.take_secrets();
+        let ready = if tls13 {
+            !secrets.exporter.is_empty()
+                && !secrets.client_traffic.is_empty()
+                && !secrets.server_traffic.is_empty()
+        } else {
+            secrets.master_secret.len() == 48 && secrets.server_random.len() == 32
+        };
+        if !ready {
+            self.host_aeads = 0; // it will not get better: rustls keeps the records
+            return Ok(());
+        }
+        let Layer::Rustls(conn) = std::mem::replace(&mut self.layer, Layer::Gone) else {
+            return Ok(());
+        };
+        let facts = Facts::of(&conn);
+        let version = facts.protocol.unwrap_or(ProtocolVersion::TLSv1_3);
+        let extracted = conn
+            .dangerous_extract_secrets()
+            .map_err(|e| self.fail(TlsError::new("ERR_SSL_INTERNAL_ERROR", e.to_string())))?;
+        // A key update rustls saw would leave the logged secrets behind.
+        if !HostRecords::can_take_over(&extracted, version, is_client, &secrets) {
+            return Err(self.fail(TlsError::new(
+                "ERR_SSL_INTERNAL_ERROR",
+                "traffic keys changed before the record layer was handed over",
+            )));
+        }
+        let mut records =
+            HostRecords::new(extracted, version, is_client, secrets).map_err(|e| self.fail(e))?;
+        records.set_max_fragment(self.max_fragment);
+        self.layer = Layer::Host(Box::new(records), Box::new(facts));
+        Ok(())
     }
 
     /// The OCSP response the server stapled (client side).
@@ -203,20 +470,76 @@ impl Engine {
 
     /// The SNI the client sent (server side).
     pub fn servername(&self) -> Option<&str> {
-        match &self.conn {
-            Connection::Server(s) => s.server_name(),
-            Connection::Client(_) => None,
-        }
+        self.query(
+            |c| match c {
+                Connection::Server(s) => s.server_name(),
+                Connection::Client(_) => None,
+            },
+            |f| f.servername.as_deref(),
+        )
     }
 
-    /// Feeds bytes from the transport; decrypted application data is appended to `plaintext`.
-    pub fn receive(
+    /// Feeds bytes from the transport; decrypted application data is appended
+    /// to `plaintext` (once the host protects records: see `take_jobs`).
+    pub fn receive(&mut self, data: &[u8], plaintext: &mut Vec<u8>) -> Result<Progress, TlsError> {
+        if let Some(err) = &self.failed {
+            return Err(err.clone());
+        }
+        if let Layer::Host(records, _) = &mut self.layer {
+            records.receive(data).map_err(|e| self.fail(e))?;
+            return Ok(Progress {
+                peer_closed: self.peer_closed,
+                ..Progress::default()
+            });
+        }
+        if self.host_aeads == 0 || self.unaligned.is_none() {
+            return self.receive_rustls(data, plaintext);
+        }
+        // Whole records only, each followed by a look at whether to hand over.
+        self.pending.extend_from_slice(data);
+        let mut progress = Progress::default();
+        let mut fed = false;
+        loop {
+            let len = match self.unaligned {
+                Some(0) => whole_record(&self.pending),
+                Some(n) => Some(n.min(self.pending.len())).filter(|&n| n > 0),
+                None => None,
+            };
+            let Some(len) = len else {
+                break;
+            };
+            let piece: Vec<u8> = self.pending.drain(..len).collect();
+            if let Some(n) = &mut self.unaligned {
+                *n = n.saturating_sub(len);
+            }
+            let was_handshaking = self.is_handshaking();
+            let step = self.receive_rustls(&piece, plaintext)?;
+            fed = true;
+            progress.handshake_done |= step.handshake_done;
+            progress.peer_closed |= step.peer_closed;
+            if !was_handshaking {
+                self.records_after_handshake = self.records_after_handshake.saturating_add(1);
+            }
+            self.hand_over()?;
+            if let Layer::Host(records, _) = &mut self.layer {
+                let rest = std::mem::take(&mut self.pending);
+                records.receive(&rest).map_err(|e| self.fail(e))?;
+                break;
+            }
+        }
+        if !fed {
+            return self.receive_rustls(&[], plaintext);
+        }
+        Ok(progress)
+    }
+
+    fn receive_rustls(
         &mut self,
         mut data: &[u8],
         plaintext: &mut Vec<u8>,
     ) -> Result<Progress, TlsError> {
-        if let Some(err) = &self.failed {
-            return Err(err.clone());
+        if self.is_handshaking() && !self.is_server {
+            self.key_log.with_secrets(|s| s.sniff_server_random(data));
         }
         let mut progress = Progress::default();
         // At least one pass, even for no bytes: records that came behind the
@@ -225,8 +548,14 @@ impl Engine {
         let mut first = true;
         while first || !data.is_empty() {
             first = false;
+            let Layer::Rustls(conn) = &mut self.layer else {
+                return Err(TlsError::new(
+                    "ERR_TLS_INVALID_STATE",
+                    "records are with the host",
+                ));
+            };
             if !data.is_empty() {
-                match self.conn.read_tls(&mut data) {
+                match conn.read_tls(&mut data) {
                     // rustls takes nothing once close_notify has arrived: what follows
                     // it is ignored (RFC 8446, 6.1), and must not spin this loop.
                     Ok(0) => break,
@@ -238,14 +567,14 @@ impl Engine {
                     }
                 }
             }
-            let processed = self.conn.process_new_packets();
+            let processed = conn.process_new_packets();
+            let tls12 = conn.protocol_version() == Some(ProtocolVersion::TLSv1_2);
             if let Some(ocsp) = crate::verify::take_stapled_ocsp() {
                 self.ocsp_response = Some(ocsp);
             }
             if let Err(e) = processed {
                 self.openssl_alert_for_missing_cert =
-                    matches!(e, rustls::Error::NoCertificatesPresented)
-                        && self.conn.protocol_version() == Some(ProtocolVersion::TLSv1_2);
+                    matches!(e, rustls::Error::NoCertificatesPresented) && tls12;
                 // Records before the bad one were decrypted: hand their data over
                 // first, as OpenSSL does, so the application gets all the peer sent.
                 let _ = self.drain_plaintext(plaintext);
@@ -254,7 +583,7 @@ impl Engine {
             }
             self.drain_plaintext(plaintext)?;
         }
-        if !self.handshake_reported && !self.conn.is_handshaking() {
+        if !self.handshake_reported && !self.is_handshaking() {
             self.handshake_reported = true;
             progress.handshake_done = true;
             self.verify_error = self.judge_peer_chain();
@@ -265,7 +594,10 @@ impl Engine {
 
     fn drain_plaintext(&mut self, out: &mut Vec<u8>) -> Result<(), TlsError> {
         // Straight from rustls' buffer, one copy.
-        let mut reader = self.conn.reader();
+        let Layer::Rustls(conn) = &mut self.layer else {
+            return Ok(());
+        };
+        let mut reader = conn.reader();
         loop {
             match reader.fill_buf() {
                 Ok([]) => {
@@ -290,7 +622,7 @@ impl Engine {
     }
 
     fn judge_peer_chain(&self) -> Option<VerifyError> {
-        let chain: &[CertificateDer<'static>] = self.conn.peer_certificates().unwrap_or_default();
+        let chain = self.peer_certificates();
         let now = UnixTime::now();
         let usage = if self.is_server {
             webpki::KeyUsage::client_auth()
@@ -314,12 +646,25 @@ impl Engine {
         if let Some(err) = &self.failed {
             return Err(err.clone());
         }
-        // Each writer call seals its data into records of at most `max_fragment`.
-        for piece in data.chunks(self.max_fragment) {
-            self.conn
-                .writer()
+        // Each writer call seals its data into records of at most `max_fragment`;
+        // the records may be handed over between two of them.
+        let mut rest = data;
+        while !rest.is_empty() {
+            self.hand_over()?;
+            let Layer::Rustls(conn) = &mut self.layer else {
+                return match &mut self.layer {
+                    Layer::Host(records, _) => records.write(rest),
+                    _ => Err(TlsError::new("ERR_TLS_INVALID_STATE", "no record layer")),
+                };
+            };
+            let (piece, next) = rest.split_at(self.max_fragment.min(rest.len()));
+            rest = next;
+            conn.writer()
                 .write_all(piece)
                 .map_err(|e| TlsError::new("ERR_SSL_INTERNAL_ERROR", e.to_string()))?;
+            if !conn.is_handshaking() {
+                self.records_written = self.records_written.saturating_add(1);
+            }
         }
         Ok(())
     }
@@ -330,13 +675,16 @@ impl Engine {
             return false;
         }
         self.max_fragment = size;
+        if let Layer::Host(records, _) = &mut self.layer {
+            records.set_max_fragment(size);
+        }
         true
     }
 
     /// Key log lines produced since the last call.
     pub fn take_key_log(&mut self) -> Vec<String> {
         self.key_log
-            .0
+            .lines
             .lock()
             .map(|mut lines| std::mem::take(&mut *lines))
             .unwrap_or_default()
@@ -354,9 +702,16 @@ impl Engine {
         out.try_reserve_exact(length)
             .map_err(|e| TlsError::new("ERR_OUT_OF_MEMORY", e.to_string()))?;
         out.resize(length, 0);
-        self.conn
-            .export_keying_material(out, label, context)
-            .map_err(|e| TlsError::new("ERR_TLS_EXPORT_KEYING_MATERIAL", e.to_string()))
+        match &self.layer {
+            Layer::Rustls(conn) => conn
+                .export_keying_material(out, label, context)
+                .map_err(|e| TlsError::new("ERR_TLS_EXPORT_KEYING_MATERIAL", e.to_string())),
+            Layer::Host(records, _) => {
+                records.export_keying_material(&mut out, label, context)?;
+                Ok(out)
+            }
+            Layer::Gone => Err(TlsError::new("ERR_TLS_INVALID_STATE", "no record layer")),
+        }
     }
 
     /// The group of the (EC)DHE exchange, in Node's terms.
@@ -364,7 +719,10 @@ impl Engine {
         if self.is_server {
             return None; // Node: only on a client socket
         }
-        let group = self.conn.negotiated_key_exchange_group()?.name();
+        let group = self.query(
+            |c| c.negotiated_key_exchange_group().map(|g| g.name()),
+            |f| f.group,
+        )?;
         let (name, size) = match group {
             rustls::NamedGroup::X25519 => ("X25519", 253),
             rustls::NamedGroup::secp256r1 => ("prime256v1", 256),
@@ -381,11 +739,20 @@ impl Engine {
 
     /// Moves pending ciphertext (handshake, records, alerts) into `out`.
     pub fn take_output(&mut self, out: &mut Vec<u8>) {
+        out.append(&mut self.sealed_by_rustls);
         let start = out.len();
-        while self.conn.wants_write() {
-            match self.conn.write_tls(out) {
+        let Layer::Rustls(conn) = &mut self.layer else {
+            return;
+        };
+        while conn.wants_write() {
+            match conn.write_tls(out) {
                 Ok(0) | Err(_) => break,
                 Ok(_) => {}
+            }
+        }
+        if self.is_server && !self.handshake_reported {
+            if let Some(flight) = out.get(start..) {
+                self.key_log.with_secrets(|s| s.sniff_server_random(flight));
             }
         }
         if std::mem::take(&mut self.openssl_alert_for_missing_cert) {
@@ -406,13 +773,17 @@ impl Engine {
 
     /// Queues close_notify.
     pub fn close(&mut self) {
-        self.conn.send_close_notify();
+        match &mut self.layer {
+            Layer::Rustls(conn) => conn.send_close_notify(),
+            Layer::Host(records, _) => records.close(),
+            Layer::Gone => {}
+        }
     }
 
     /// OpenSSL's wording for a record that fails authentication depends on the
     /// cipher: TLS 1.2 AES-GCM says "cipher operation failed" (checked against node:tls).
     fn record_error(&self, e: rustls::Error) -> TlsError {
-        let tls12_gcm = self.conn.negotiated_cipher_suite().is_some_and(|s| {
+        let tls12_gcm = self.cipher_suite().is_some_and(|s| {
             s.version().version == ProtocolVersion::TLSv1_2
                 && ciphers::names(s.suite()).0.contains("-GCM-")
         });
@@ -423,15 +794,20 @@ impl Engine {
     }
 
     pub fn is_handshaking(&self) -> bool {
-        self.conn.is_handshaking()
+        self.query(|c| c.is_handshaking(), |_| false)
     }
 
     pub fn protocol(&self) -> Option<&'static str> {
-        self.conn.protocol_version().map(protocol_name)
+        self.query(|c| c.protocol_version(), |f| f.protocol)
+            .map(protocol_name)
+    }
+
+    fn cipher_suite(&self) -> Option<rustls::SupportedCipherSuite> {
+        self.query(|c| c.negotiated_cipher_suite(), |f| f.suite)
     }
 
     pub fn cipher(&self) -> Option<CipherInfo> {
-        let suite = self.conn.negotiated_cipher_suite()?;
+        let suite = self.cipher_suite()?;
         let (name, standard_name) = ciphers::names(suite.suite());
         Some(CipherInfo {
             name,
@@ -443,17 +819,18 @@ impl Engine {
     /// Whether the negotiated suite's records are protected by the host's crypto.
     #[cfg(target_arch = "wasm32")]
     pub fn host_crypto(&self) -> bool {
-        self.conn
-            .negotiated_cipher_suite()
-            .is_some_and(crate::host::is_host_suite)
+        self.cipher_suite().is_some_and(crate::host::is_host_suite)
     }
 
     pub fn alpn_protocol(&self) -> Option<&[u8]> {
-        self.conn.alpn_protocol()
+        self.query(|c| c.alpn_protocol(), |f| f.alpn.as_deref())
     }
 
     pub fn peer_certificates(&self) -> &[CertificateDer<'static>] {
-        self.conn.peer_certificates().unwrap_or_default()
+        self.query(
+            |c| c.peer_certificates().unwrap_or_default(),
+            |f| &f.peer_certificates,
+        )
     }
 
     /// Our own certificate (the leaf we present), if we have one.

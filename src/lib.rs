@@ -17,6 +17,7 @@ pub mod error;
 #[cfg(target_arch = "wasm32")]
 mod host;
 pub mod keys;
+pub mod records;
 pub mod server;
 pub mod session;
 pub mod tickets;

@@ -152,6 +152,24 @@ impl ServerAcceptor {
         err
     }
 
+    /// How many bytes still to come finish the last record read (0 if it
+    /// ended on a record boundary); None if that cannot be told.
+    fn unaligned_tail(&self) -> Option<usize> {
+        if self.hello_records.len() >= MAX_HELLO_RECORDS {
+            return None; // not all kept
+        }
+        let mut rest = self.hello_records.as_slice();
+        while !rest.is_empty() {
+            let &[_, _, _, hi, lo] = rest.first_chunk::<5>()?;
+            let len = 5 + usize::from(u16::from_be_bytes([hi, lo]));
+            match rest.get(len..) {
+                Some(next) => rest = next,
+                None => return Some(len - rest.len()),
+            }
+        }
+        Some(0)
+    }
+
     /// Continues the handshake with `context`; the server's flight is ready in
     /// the engine's `take_output`. On error, the alert is in `alert`.
     pub fn accept(
@@ -170,7 +188,13 @@ impl ServerAcceptor {
             external,
         } = server_config(&context, options)?;
         match accepted.into_connection(Arc::new(config)) {
-            Ok(conn) => Ok(Engine::from_server(conn, context, key_log, external)),
+            Ok(conn) => Ok(Engine::from_server(
+                conn,
+                context,
+                key_log,
+                external,
+                self.unaligned_tail(),
+            )),
             Err((err, mut queued)) => {
                 let _ = queued.write(alert);
                 Err(self.fail(err.into()))
@@ -345,6 +369,8 @@ fn server_config(
     }
     let key_log = Arc::new(crate::engine::KeyLogLines::default());
     config.key_log = key_log.clone();
+    // The record layer may be handed to the host after the handshake (`records`).
+    config.enable_secret_extraction = true;
     config.ignore_client_order = options.honor_cipher_order;
     Ok(ServerSetup {
         config,

@@ -87,6 +87,22 @@ impl SecureContext {
 /// Flags returned by `receive`.
 const HANDSHAKE_DONE: u32 = 1;
 const PEER_CLOSED: u32 = 2;
+/// From `opened`: the open jobs still out are void.
+const REKEYED: u32 = 4;
+
+fn flags(progress: crate::engine::Progress) -> u32 {
+    let mut flags = 0;
+    if progress.handshake_done {
+        flags |= HANDSHAKE_DONE;
+    }
+    if progress.peer_closed {
+        flags |= PEER_CLOSED;
+    }
+    if progress.rekeyed {
+        flags |= REKEYED;
+    }
+    flags
+}
 
 /// One TLS connection.
 #[wasm_bindgen]
@@ -117,14 +133,43 @@ impl TlsConnection {
             .engine
             .receive(data, &mut self.plaintext)
             .map_err(to_js_error)?;
-        let mut flags = 0;
-        if progress.handshake_done {
-            flags |= HANDSHAKE_DONE;
-        }
-        if progress.peer_closed {
-            flags |= PEER_CLOSED;
-        }
-        Ok(flags)
+        Ok(flags(progress))
+    }
+
+    /// After the handshake, hand record protection to the host when the suite's
+    /// AEAD is in `aeads` (bit 0 AES-128-GCM, bit 1 AES-256-GCM; `js/record-jobs.js`).
+    #[wasm_bindgen(js_name = setHostRecords)]
+    pub fn set_host_records(&mut self, aeads: u32) {
+        self.engine.set_host_records(aeads);
+    }
+
+    /// Whether the host protects the records now (then see `takeJobs`).
+    #[wasm_bindgen(getter, js_name = hostRecords)]
+    pub fn host_records(&self) -> bool {
+        self.engine.host_records()
+    }
+
+    /// Jobs for the host since the last call (format in `src/records.rs`).
+    #[wasm_bindgen(js_name = takeJobs)]
+    pub fn take_jobs(&mut self) -> Option<Uint8Array> {
+        self.engine.take_jobs(&mut self.output);
+        take(&mut self.output)
+    }
+
+    /// The plaintext of the record the host opened, or undefined if it did not
+    /// authenticate; returns `receive`'s flags. Data waits in `takePlaintext()`.
+    pub fn opened(&mut self, plaintext: Option<Box<[u8]>>) -> Result<u32, JsValue> {
+        let progress = self
+            .engine
+            .opened(plaintext.as_deref(), &mut self.plaintext)
+            .map_err(to_js_error)?;
+        Ok(flags(progress))
+    }
+
+    /// Received bytes not yet handed to the host (for backpressure).
+    #[wasm_bindgen(getter)]
+    pub fn buffered(&self) -> usize {
+        self.engine.buffered()
     }
 
     #[wasm_bindgen(js_name = takePlaintext)]

@@ -3,6 +3,7 @@
 // through a WebSocket relay (js/platform/browser.js).
 import init from '../../pkg/wasm_tls.js';
 import { setPlatform } from '../platform/index.js';
+import '../platform/polyfill-next-tick.js';
 import { browserPlatform } from '../platform/browser.js';
 
 await init({ module_or_path: new URL('../../pkg/wasm_tls_bg.wasm', import.meta.url) });

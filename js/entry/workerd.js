@@ -3,6 +3,7 @@
 import { initSync } from '../../pkg/wasm_tls.js';
 import wasmModule from '../../pkg/wasm_tls_bg.wasm';
 import { setPlatform } from '../platform/index.js';
+import '../platform/polyfill-next-tick.js';
 import { workerdPlatform } from '../platform/workerd.js';
 
 initSync({ module: wasmModule });

@@ -1,0 +1,821 @@
+//! The record layer after the handshake, for hosts whose AEAD is asynchronous
+//! (WebCrypto in browsers and workers), which cannot sit under rustls'
+//! synchronous record layer. rustls made the traffic keys; from then on this
+//! module frames records, counts sequence numbers and makes every nonce and
+//! AAD (RFC 8446 §5.2-5.3, RFC 5288 §3), and the host only seals and opens.
+//!
+//! Sans-I/O like the rest of the engine: calls emit *jobs* into a byte stream
+//! (`take_jobs`) that the host runs in order:
+//!
+//! ```text
+//! KEY  (1): direction u8 (0 send, 1 receive), algorithm u8, length u8, key
+//! SEAL (2): nonce [12], aad length u8, aad, prefix length u8, prefix, length u32 LE, plaintext
+//!           -> the host writes prefix || ciphertext || tag to the transport
+//! OPEN (3): nonce [12], aad length u8, aad, length u32 LE, ciphertext || tag
+//!           -> the host hands the plaintext to `opened`, or calls `open_failed`
+//! ```
+//!
+//! A KEY job replaces that direction's key for the jobs after it. Up to
+//! `MAX_OPENING` records are with the host at once; a KeyUpdate in one of
+//! them (`Opened::rekeyed`) voids the jobs for those after it, which are
+//! handed out again under the new key.
+
+use std::collections::VecDeque;
+
+use ring::{digest, hkdf, hmac};
+use rustls::crypto::cipher::{make_tls12_aad, make_tls13_aad, Iv, Nonce, NONCE_LEN};
+use rustls::{
+    AlertDescription, ConnectionTrafficSecrets, ContentType, Error, ExtractedSecrets,
+    InvalidMessage, PeerMisbehaved, ProtocolVersion,
+};
+
+use crate::error::TlsError;
+
+const KEY: u8 = 1;
+const SEAL: u8 = 2;
+const OPEN: u8 = 3;
+
+const HEADER_LEN: usize = 5;
+const TAG_LEN: usize = 16;
+/// TLS 1.2 AES-GCM carries the last 8 nonce bytes in each record.
+const EXPLICIT_NONCE_LEN: usize = 8;
+const MAX_PLAINTEXT: usize = 16 * 1024;
+/// RFC 8446 §5.2 and RFC 5246 §6.2.3: the largest ciphertext a peer may send.
+const MAX_CIPHERTEXT_TLS13: usize = MAX_PLAINTEXT + 256;
+const MAX_CIPHERTEXT_TLS12: usize = MAX_PLAINTEXT + 2048;
+/// Records sealed under one AES-GCM key before TLS 1.3 moves to the next
+/// (RFC 8446 §5.5 allows 2^24.5); a TLS 1.2 connection ends there instead.
+const KEY_UPDATE_AT: u64 = 1 << 24;
+/// Handshake messages after the handshake are small; anything bigger is hostile.
+const MAX_POST_HANDSHAKE_MESSAGE: usize = 64 * 1024;
+
+/// Records with the host at once: enough to hide its latency (WebCrypto
+/// answers from another thread).
+const MAX_OPENING: usize = 8;
+
+const HANDSHAKE_NEW_SESSION_TICKET: u8 = 4;
+const HANDSHAKE_HELLO_REQUEST: u8 = 0;
+const HANDSHAKE_KEY_UPDATE: u8 = 24;
+
+/// The AEADs a host runs, by the number it knows them by (`js/record-jobs.js`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Aead {
+    Aes128Gcm = 0,
+    Aes256Gcm = 1,
+}
+
+impl Aead {
+    fn key_len(self) -> usize {
+        match self {
+            Aead::Aes128Gcm => 16,
+            Aead::Aes256Gcm => 32,
+        }
+    }
+
+    fn hkdf(self) -> hkdf::Algorithm {
+        match self {
+            Aead::Aes128Gcm => hkdf::HKDF_SHA256,
+            Aead::Aes256Gcm => hkdf::HKDF_SHA384,
+        }
+    }
+}
+
+/// Secrets the key log saw during the handshake, needed after it: TLS 1.3
+/// traffic secrets (key updates) and the exporter secret; the TLS 1.2 master
+/// secret with both randoms (RFC 5705 exporter).
+#[derive(Default)]
+pub struct HandshakeSecrets {
+    pub client_random: Vec<u8>,
+    pub server_random: Vec<u8>,
+    pub master_secret: Vec<u8>,
+    pub client_traffic: Vec<u8>,
+    pub server_traffic: Vec<u8>,
+    pub exporter: Vec<u8>,
+}
+
+impl Drop for HandshakeSecrets {
+    fn drop(&mut self) {
+        for secret in [
+            &mut self.master_secret,
+            &mut self.client_traffic,
+            &mut self.server_traffic,
+            &mut self.exporter,
+        ] {
+            secret.fill(0);
+        }
+    }
+}
+
+impl HandshakeSecrets {
+    /// Takes what `rustls::KeyLog` hands over.
+    pub fn log(&mut self, label: &str, client_random: &[u8], secret: &[u8]) {
+        let slot = match label {
+            "CLIENT_RANDOM" => &mut self.master_secret,
+            "CLIENT_TRAFFIC_SECRET_0" => &mut self.client_traffic,
+            "SERVER_TRAFFIC_SECRET_0" => &mut self.server_traffic,
+            "EXPORTER_SECRET" => &mut self.exporter,
+            _ => return,
+        };
+        slot.fill(0);
+        *slot = secret.to_vec();
+        self.client_random = client_random.to_vec();
+    }
+
+    /// Notes the ServerHello's random from plaintext handshake records (either
+    /// direction), which the TLS 1.2 exporter needs and rustls does not expose.
+    pub fn sniff_server_random(&mut self, records: &[u8]) {
+        if !self.server_random.is_empty() {
+            return;
+        }
+        let mut rest = records;
+        while let Some((&[kind, _, _, hi, lo], body)) = rest.split_first_chunk::<HEADER_LEN>() {
+            let len = usize::from(u16::from_be_bytes([hi, lo]));
+            let Some((record, next)) = body.split_at_checked(len) else {
+                return;
+            };
+            // ContentType handshake, HandshakeType server_hello (2), then
+            // length (3), legacy_version (2), random (32).
+            if kind == 22 && record.first() == Some(&2) {
+                if let Some(random) = record.get(6..38) {
+                    self.server_random = random.to_vec();
+                }
+                return;
+            }
+            rest = next;
+        }
+    }
+}
+
+/// One direction's key schedule position.
+struct Direction {
+    iv: Iv,
+    seq: u64,
+    /// TLS 1.3: the current traffic secret, for the next key update.
+    secret: Vec<u8>,
+}
+
+impl Drop for Direction {
+    fn drop(&mut self) {
+        self.secret.fill(0);
+    }
+}
+
+/// What `opened` learned.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Opened {
+    /// The peer sent close_notify: nothing more will be read.
+    pub peer_closed: bool,
+    /// The receiving key changed: the open jobs still out are void (new ones follow).
+    pub rekeyed: bool,
+}
+
+pub struct HostRecords {
+    aead: Aead,
+    tls13: bool,
+    is_client: bool,
+    tx: Direction,
+    rx: Direction,
+    secrets: HandshakeSecrets,
+    /// Ciphertext not yet handed out: the rest of a record, or whole records
+    /// waiting for the one being opened.
+    incoming: Vec<u8>,
+    /// Where the first record not yet opened starts in `incoming`.
+    read_at: usize,
+    /// Where the records not yet handed out start.
+    dispatch_at: usize,
+    /// Records with the host, in order: outer type and whole length.
+    opening: VecDeque<(ContentType, usize)>,
+    rekeyed: bool,
+    /// TLS 1.3 handshake messages split across records.
+    handshake: Vec<u8>,
+    jobs: Vec<u8>,
+    max_fragment: usize,
+    peer_closed: bool,
+    /// We have sent close_notify or a fatal alert: nothing more is sealed.
+    sent_close: bool,
+}
+
+fn traffic_key(secrets: &ConnectionTrafficSecrets) -> Option<(Aead, &[u8], &Iv)> {
+    match secrets {
+        ConnectionTrafficSecrets::Aes128Gcm { key, iv } => {
+            Some((Aead::Aes128Gcm, key.as_ref(), iv))
+        }
+        ConnectionTrafficSecrets::Aes256Gcm { key, iv } => {
+            Some((Aead::Aes256Gcm, key.as_ref(), iv))
+        }
+        _ => None,
+    }
+}
+
+/// HKDF-Expand-Label (RFC 8446 §7.1).
+fn expand_label(aead: Aead, secret: &[u8], label: &[u8], context: &[u8], out: &mut [u8]) -> bool {
+    struct Len(usize);
+    impl hkdf::KeyType for Len {
+        fn len(&self) -> usize {
+            self.0
+        }
+    }
+    let (Ok(len), Ok(label_len), Ok(context_len)) = (
+        u16::try_from(out.len()),
+        u8::try_from(label.len() + 6),
+        u8::try_from(context.len()),
+    ) else {
+        return false;
+    };
+    let len = len.to_be_bytes();
+    let info: [&[u8]; 6] = [
+        &len,
+        &[label_len],
+        b"tls13 ",
+        label,
+        &[context_len],
+        context,
+    ];
+    let prk = hkdf::Prk::new_less_safe(aead.hkdf(), secret);
+    prk.expand(&info, Len(out.len()))
+        .and_then(|okm| okm.fill(out))
+        .is_ok()
+}
+
+/// The AEAD key and IV of a TLS 1.3 traffic secret (RFC 8446 §7.3).
+fn tls13_key_iv(aead: Aead, secret: &[u8]) -> Option<(Vec<u8>, Iv)> {
+    let mut key = vec![0u8; aead.key_len()];
+    let mut iv = [0u8; NONCE_LEN];
+    (expand_label(aead, secret, b"key", &[], &mut key)
+        && expand_label(aead, secret, b"iv", &[], &mut iv))
+    .then(|| (key, Iv::new(iv)))
+}
+
+fn internal(message: &str) -> TlsError {
+    TlsError::new("ERR_SSL_INTERNAL_ERROR", message)
+}
+
+impl HostRecords {
+    /// Takes over from rustls, or says why it cannot (then rustls must carry on:
+    /// the caller checks before giving the connection up, see `can_take_over`).
+    pub fn new(
+        extracted: ExtractedSecrets,
+        version: ProtocolVersion,
+        is_client: bool,
+        secrets: HandshakeSecrets,
+    ) -> Result<HostRecords, TlsError> {
+        let tls13 = version == ProtocolVersion::TLSv1_3;
+        let (tx_seq, tx) = &extracted.tx;
+        let (rx_seq, rx) = &extracted.rx;
+        let (aead, tx_key, tx_iv) =
+            traffic_key(tx).ok_or_else(|| internal("not an AES-GCM suite"))?;
+        let (_, rx_key, rx_iv) = traffic_key(rx).ok_or_else(|| internal("not an AES-GCM suite"))?;
+        let (tx_secret, rx_secret) = match (tls13, is_client) {
+            (false, _) => (Vec::new(), Vec::new()),
+            (true, true) => (
+                secrets.client_traffic.clone(),
+                secrets.server_traffic.clone(),
+            ),
+            (true, false) => (
+                secrets.server_traffic.clone(),
+                secrets.client_traffic.clone(),
+            ),
+        };
+        let mut records = HostRecords {
+            aead,
+            tls13,
+            is_client,
+            tx: Direction {
+                iv: Iv::new([0; NONCE_LEN]),
+                seq: *tx_seq,
+                secret: tx_secret,
+            },
+            rx: Direction {
+                iv: Iv::new([0; NONCE_LEN]),
+                seq: *rx_seq,
+                secret: rx_secret,
+            },
+            secrets,
+            incoming: Vec::new(),
+            read_at: 0,
+            dispatch_at: 0,
+            opening: VecDeque::new(),
+            rekeyed: false,
+            handshake: Vec::new(),
+            jobs: Vec::new(),
+            max_fragment: MAX_PLAINTEXT,
+            peer_closed: false,
+            sent_close: false,
+        };
+        records.set_key(0, tx_key, tx_iv.as_ref());
+        records.set_key(1, rx_key, rx_iv.as_ref());
+        Ok(records)
+    }
+
+    /// Whether everything needed after the handshake is at hand: TLS 1.3 traffic
+    /// secrets that still match the keys in use (no key update happened under
+    /// rustls) and the exporter secret; for TLS 1.2, the master secret and both randoms.
+    pub fn can_take_over(
+        extracted: &ExtractedSecrets,
+        version: ProtocolVersion,
+        is_client: bool,
+        secrets: &HandshakeSecrets,
+    ) -> bool {
+        let (Some((aead, tx_key, tx_iv)), Some((_, rx_key, rx_iv))) =
+            (traffic_key(&extracted.tx.1), traffic_key(&extracted.rx.1))
+        else {
+            return false;
+        };
+        if version != ProtocolVersion::TLSv1_3 {
+            return secrets.master_secret.len() == 48
+                && secrets.client_random.len() == 32
+                && secrets.server_random.len() == 32;
+        }
+        let (tx_secret, rx_secret) = match is_client {
+            true => (&secrets.client_traffic, &secrets.server_traffic),
+            false => (&secrets.server_traffic, &secrets.client_traffic),
+        };
+        let same = |secret: &[u8], key: &[u8], iv: &Iv| {
+            tls13_key_iv(aead, secret).is_some_and(|(k, i)| k == key && i.as_ref() == iv.as_ref())
+        };
+        !secrets.exporter.is_empty()
+            && same(tx_secret, tx_key, tx_iv)
+            && same(rx_secret, rx_key, rx_iv)
+    }
+
+    pub fn set_max_fragment(&mut self, size: usize) {
+        self.max_fragment = size.clamp(1, MAX_PLAINTEXT);
+    }
+
+    /// A KEY job, and the direction's new IV and sequence start.
+    fn set_key(&mut self, direction: u8, key: &[u8], iv: &[u8]) {
+        let mut fixed = [0u8; NONCE_LEN];
+        for (slot, b) in fixed.iter_mut().zip(iv) {
+            *slot = *b;
+        }
+        let d = if direction == 0 {
+            &mut self.tx
+        } else {
+            &mut self.rx
+        };
+        d.iv = Iv::new(fixed);
+        self.jobs
+            .extend_from_slice(&[KEY, direction, self.aead as u8, key.len() as u8]);
+        self.jobs.extend_from_slice(key);
+    }
+
+    /// Moves the jobs emitted so far into `out`.
+    pub fn take_jobs(&mut self, out: &mut Vec<u8>) {
+        out.append(&mut self.jobs);
+    }
+
+    /// Seals application data, in records of at most the maximum fragment.
+    pub fn write(&mut self, data: &[u8]) -> Result<(), TlsError> {
+        if self.sent_close {
+            return Err(TlsError::new(
+                "ERR_SSL_PROTOCOL_ERROR",
+                "write after close_notify",
+            ));
+        }
+        for piece in data.chunks(self.max_fragment) {
+            self.seal(ContentType::ApplicationData, piece)?;
+        }
+        Ok(())
+    }
+
+    /// Queues close_notify (once).
+    pub fn close(&mut self) {
+        if !self.sent_close {
+            let _ = self.seal(
+                ContentType::Alert,
+                &[1, u8::from(AlertDescription::CloseNotify)],
+            );
+            self.sent_close = true;
+        }
+    }
+
+    fn seal(&mut self, kind: ContentType, plaintext: &[u8]) -> Result<(), TlsError> {
+        if self.tx.seq >= KEY_UPDATE_AT {
+            if !self.tls13 {
+                return Err(TlsError::ssl("too many records under one key"));
+            }
+            self.send_key_update(false)?;
+        }
+        let seq = self.tx.seq;
+        self.tx.seq += 1;
+        let nonce = Nonce::new(&self.tx.iv, seq).0;
+        let jobs = &mut self.jobs;
+        jobs.push(SEAL);
+        jobs.extend_from_slice(&nonce);
+        if self.tls13 {
+            // The real type goes inside, after the data (RFC 8446 §5.2); no padding.
+            let header = make_tls13_aad(plaintext.len() + 1 + TAG_LEN);
+            jobs.push(header.len() as u8);
+            jobs.extend_from_slice(&header);
+            jobs.push(header.len() as u8);
+            jobs.extend_from_slice(&header);
+            jobs.extend_from_slice(&(plaintext.len() as u32 + 1).to_le_bytes());
+            jobs.extend_from_slice(plaintext);
+            jobs.push(u8::from(kind));
+        } else {
+            let aad = make_tls12_aad(seq, kind, ProtocolVersion::TLSv1_2, plaintext.len());
+            let len = (EXPLICIT_NONCE_LEN + plaintext.len() + TAG_LEN) as u16;
+            jobs.push(aad.len() as u8);
+            jobs.extend_from_slice(&aad);
+            jobs.push((HEADER_LEN + EXPLICIT_NONCE_LEN) as u8);
+            jobs.extend_from_slice(&[u8::from(kind), 3, 3]);
+            jobs.extend_from_slice(&len.to_be_bytes());
+            jobs.extend_from_slice(
+                nonce
+                    .get(NONCE_LEN - EXPLICIT_NONCE_LEN..)
+                    .unwrap_or_default(),
+            );
+            jobs.extend_from_slice(&(plaintext.len() as u32).to_le_bytes());
+            jobs.extend_from_slice(plaintext);
+        }
+        Ok(())
+    }
+
+    /// A fatal alert to the peer (best effort: sealed like any record), and the error.
+    fn fatal(&mut self, alert: AlertDescription, err: Error) -> TlsError {
+        if !self.sent_close {
+            let _ = self.seal(ContentType::Alert, &[2, u8::from(alert)]);
+            self.sent_close = true;
+        }
+        err.into()
+    }
+
+    /// Sends KeyUpdate and moves our sending key on (RFC 8446 §4.6.3).
+    fn send_key_update(&mut self, request_peer: bool) -> Result<(), TlsError> {
+        let message = [HANDSHAKE_KEY_UPDATE, 0, 0, 1, u8::from(request_peer)];
+        // Sealed under the current key, so seal() must not see the limit again.
+        self.tx.seq = self.tx.seq.min(KEY_UPDATE_AT - 1);
+        self.seal(ContentType::Handshake, &message)?;
+        self.next_key(0)
+    }
+
+    fn next_key(&mut self, direction: u8) -> Result<(), TlsError> {
+        let aead = self.aead;
+        let d = if direction == 0 {
+            &mut self.tx
+        } else {
+            &mut self.rx
+        };
+        let mut next = vec![0u8; d.secret.len()];
+        if d.secret.is_empty() || !expand_label(aead, &d.secret, b"traffic upd", &[], &mut next) {
+            return Err(internal("key update failed"));
+        }
+        d.secret.fill(0);
+        d.secret = next;
+        d.seq = 0;
+        let (key, iv) =
+            tls13_key_iv(aead, &d.secret).ok_or_else(|| internal("key update failed"))?;
+        self.set_key(direction, &key, iv.as_ref());
+        Ok(())
+    }
+
+    /// Bytes held that are not yet with the host (for backpressure).
+    pub fn buffered(&self) -> usize {
+        self.incoming.len() - self.dispatch_at
+    }
+
+    /// Takes ciphertext from the transport; hands out the next record if none is out.
+    pub fn receive(&mut self, data: &[u8]) -> Result<(), TlsError> {
+        if self.peer_closed {
+            return Ok(()); // what follows close_notify is ignored (RFC 8446 §6.1)
+        }
+        if self.read_at > 0 {
+            self.incoming.drain(..self.read_at);
+            self.dispatch_at -= self.read_at;
+            self.read_at = 0;
+        }
+        self.incoming.extend_from_slice(data);
+        self.dispatch()
+    }
+
+    /// Hands records out while the host may take more.
+    fn dispatch(&mut self) -> Result<(), TlsError> {
+        while self.opening.len() < MAX_OPENING && !self.peer_closed {
+            let before = self.dispatch_at;
+            self.next_open()?;
+            if self.dispatch_at == before {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn next_open(&mut self) -> Result<(), TlsError> {
+        let unread = self.incoming.get(self.dispatch_at..).unwrap_or_default();
+        let Some(&header) = unread.first_chunk::<HEADER_LEN>() else {
+            return Ok(());
+        };
+        let [kind, v1, v2, l1, l2] = header;
+        let (kind, version) = (ContentType::from(kind), u16::from_be_bytes([v1, v2]));
+        let len = usize::from(u16::from_be_bytes([l1, l2]));
+        let max = if self.tls13 {
+            MAX_CIPHERTEXT_TLS13
+        } else {
+            MAX_CIPHERTEXT_TLS12
+        };
+        if !matches!(
+            kind,
+            ContentType::ApplicationData
+                | ContentType::Alert
+                | ContentType::Handshake
+                | ContentType::ChangeCipherSpec
+        ) {
+            return Err(self.fatal(
+                AlertDescription::UnexpectedMessage,
+                InvalidMessage::InvalidContentType.into(),
+            ));
+        }
+        if version != 0x0303 {
+            return Err(self.fatal(
+                AlertDescription::ProtocolVersion,
+                InvalidMessage::UnknownProtocolVersion.into(),
+            ));
+        }
+        if len > max {
+            return Err(self.fatal(
+                AlertDescription::RecordOverflow,
+                InvalidMessage::MessageTooLarge.into(),
+            ));
+        }
+        if self.tls13 && kind != ContentType::ApplicationData {
+            // Only protected records may follow the handshake.
+            return Err(self.fatal(
+                AlertDescription::UnexpectedMessage,
+                Error::InappropriateMessage {
+                    expect_types: vec![ContentType::ApplicationData],
+                    got_type: kind,
+                },
+            ));
+        }
+        if kind == ContentType::ChangeCipherSpec {
+            return Err(self.fatal(
+                AlertDescription::UnexpectedMessage,
+                Error::InappropriateMessage {
+                    expect_types: vec![ContentType::ApplicationData],
+                    got_type: kind,
+                },
+            ));
+        }
+        let explicit = if self.tls13 { 0 } else { EXPLICIT_NONCE_LEN };
+        if len < explicit + TAG_LEN + usize::from(self.tls13) {
+            return Err(self.fatal(AlertDescription::BadRecordMac, Error::DecryptError));
+        }
+        let Some((explicit_nonce, ciphertext)) = unread
+            .get(HEADER_LEN..HEADER_LEN + len)
+            .and_then(|record| record.split_at_checked(explicit))
+        else {
+            return Ok(()); // the rest is on its way
+        };
+        let seq = self.rx.seq;
+        self.rx.seq += 1;
+        let mut nonce = Nonce::new(&self.rx.iv, seq).0;
+        let jobs = &mut self.jobs;
+        jobs.push(OPEN);
+        if self.tls13 {
+            jobs.extend_from_slice(&nonce);
+            jobs.push(HEADER_LEN as u8);
+            jobs.extend_from_slice(&header);
+        } else {
+            // The sender chose the explicit part (RFC 5288 §3).
+            for (slot, b) in nonce
+                .iter_mut()
+                .skip(NONCE_LEN - EXPLICIT_NONCE_LEN)
+                .zip(explicit_nonce)
+            {
+                *slot = *b;
+            }
+            let aad = make_tls12_aad(
+                seq,
+                kind,
+                ProtocolVersion::TLSv1_2,
+                len - explicit - TAG_LEN,
+            );
+            jobs.extend_from_slice(&nonce);
+            jobs.push(aad.len() as u8);
+            jobs.extend_from_slice(&aad);
+        }
+        jobs.extend_from_slice(&(ciphertext.len() as u32).to_le_bytes());
+        jobs.extend_from_slice(ciphertext);
+        self.dispatch_at += HEADER_LEN + len;
+        self.opening.push_back((kind, HEADER_LEN + len));
+        Ok(())
+    }
+
+    /// The host could not authenticate the record it was given.
+    pub fn open_failed(&mut self) -> TlsError {
+        self.opening.clear();
+        self.peer_closed = true; // nothing after a bad record is read
+        self.fatal(AlertDescription::BadRecordMac, Error::DecryptError)
+    }
+
+    /// The plaintext of the record the host opened: application data goes to
+    /// `out`; alerts and post-handshake messages are handled here.
+    pub fn opened(&mut self, plaintext: &[u8], out: &mut Vec<u8>) -> Result<Opened, TlsError> {
+        let Some((outer, len)) = self.opening.pop_front() else {
+            return Err(internal("no record was being opened"));
+        };
+        self.read_at += len;
+        let (kind, content) = if self.tls13 {
+            // Content, then its type, then zero padding (RFC 8446 §5.4).
+            match plaintext
+                .iter()
+                .rposition(|&b| b != 0)
+                .and_then(|at| plaintext.split_at_checked(at))
+            {
+                Some((content, [kind, ..])) => (ContentType::from(*kind), content),
+                _ => {
+                    return Err(self.fatal(
+                        AlertDescription::UnexpectedMessage,
+                        PeerMisbehaved::IllegalTlsInnerPlaintext.into(),
+                    ))
+                }
+            }
+        } else {
+            (outer, plaintext)
+        };
+        if content.len() > MAX_PLAINTEXT {
+            return Err(self.fatal(
+                AlertDescription::RecordOverflow,
+                Error::PeerSentOversizedRecord,
+            ));
+        }
+        match kind {
+            ContentType::ApplicationData => out.extend_from_slice(content),
+            ContentType::Alert => self.alert(content)?,
+            ContentType::Handshake => self.handshake_message(content)?,
+            other => {
+                return Err(self.fatal(
+                    AlertDescription::UnexpectedMessage,
+                    Error::InappropriateMessage {
+                        expect_types: vec![ContentType::ApplicationData],
+                        got_type: other,
+                    },
+                ))
+            }
+        }
+        let rekeyed = std::mem::take(&mut self.rekeyed);
+        if rekeyed {
+            // What went out after the KeyUpdate was under the old key.
+            self.opening.clear();
+            self.dispatch_at = self.read_at;
+        }
+        self.dispatch()?;
+        Ok(Opened {
+            peer_closed: self.peer_closed,
+            rekeyed,
+        })
+    }
+
+    fn alert(&mut self, content: &[u8]) -> Result<(), TlsError> {
+        let &[level, description] = content else {
+            return Err(self.fatal(
+                AlertDescription::DecodeError,
+                InvalidMessage::MessageTooShort.into(),
+            ));
+        };
+        let description = AlertDescription::from(description);
+        if description == AlertDescription::CloseNotify {
+            self.peer_closed = true;
+            self.incoming.clear();
+            self.opening.clear();
+            (self.read_at, self.dispatch_at) = (0, 0);
+            return Ok(());
+        }
+        // TLS 1.2 warnings are ignored (as rustls does); user_canceled too, in either.
+        if description == AlertDescription::UserCanceled || (!self.tls13 && level == 1) {
+            return Ok(());
+        }
+        self.peer_closed = true;
+        self.sent_close = true; // no reply to a fatal alert
+        Err(Error::AlertReceived(description).into())
+    }
+
+    fn handshake_message(&mut self, content: &[u8]) -> Result<(), TlsError> {
+        if !self.tls13 {
+            // TLS 1.2 renegotiation is refused as rustls refuses it: a
+            // HelloRequest gets a no_renegotiation warning, anything else is fatal.
+            if self.is_client && content.first() == Some(&HANDSHAKE_HELLO_REQUEST) {
+                return self.seal(
+                    ContentType::Alert,
+                    &[1, u8::from(AlertDescription::NoRenegotiation)],
+                );
+            }
+            return Err(self.fatal(
+                AlertDescription::UnexpectedMessage,
+                Error::InappropriateHandshakeMessage {
+                    expect_types: vec![],
+                    got_type: rustls::HandshakeType::from(content.first().copied().unwrap_or(0)),
+                },
+            ));
+        }
+        self.handshake.extend_from_slice(content);
+        while let Some(&[kind, a, b, c]) = self.handshake.get(..4) {
+            let len = u32::from_be_bytes([0, a, b, c]) as usize;
+            if len > MAX_POST_HANDSHAKE_MESSAGE {
+                return Err(self.fatal(
+                    AlertDescription::DecodeError,
+                    InvalidMessage::MessageTooLarge.into(),
+                ));
+            }
+            let Some(body) = self.handshake.get(4..4 + len) else {
+                break;
+            };
+            match (kind, body) {
+                // A later ticket (rustls stored those that came before the
+                // switch): not kept, which a client may always do (RFC 8446 §4.6.1).
+                (HANDSHAKE_NEW_SESSION_TICKET, _) if self.is_client => {}
+                // A key update must end its record (RFC 8446 §5.1).
+                (HANDSHAKE_KEY_UPDATE, &[_]) if self.handshake.len() > 4 + len => {
+                    return Err(self.fatal(
+                        AlertDescription::UnexpectedMessage,
+                        PeerMisbehaved::KeyEpochWithPendingFragment.into(),
+                    ));
+                }
+                (HANDSHAKE_KEY_UPDATE, &[request]) if request <= 1 => {
+                    self.next_key(1)?;
+                    self.rekeyed = true;
+                    if request == 1 && !self.sent_close {
+                        self.send_key_update(false)?;
+                    }
+                }
+                (HANDSHAKE_KEY_UPDATE, _) => {
+                    return Err(self.fatal(
+                        AlertDescription::IllegalParameter,
+                        InvalidMessage::InvalidKeyUpdate.into(),
+                    ))
+                }
+                (other, _) => {
+                    return Err(self.fatal(
+                        AlertDescription::UnexpectedMessage,
+                        Error::InappropriateHandshakeMessage {
+                            expect_types: vec![],
+                            got_type: rustls::HandshakeType::from(other),
+                        },
+                    ))
+                }
+            }
+            self.handshake.drain(..4 + len);
+        }
+        Ok(())
+    }
+
+    /// RFC 5705 / RFC 8446 §7.5 exporter, from the secrets kept at the switch.
+    pub fn export_keying_material(
+        &self,
+        out: &mut [u8],
+        label: &[u8],
+        context: Option<&[u8]>,
+    ) -> Result<(), TlsError> {
+        let failed = || TlsError::new("ERR_TLS_EXPORT_KEYING_MATERIAL", "exporter failed");
+        if self.tls13 {
+            let hash = match self.aead {
+                Aead::Aes128Gcm => &digest::SHA256,
+                Aead::Aes256Gcm => &digest::SHA384,
+            };
+            let mut derived = vec![0u8; hash.output_len()];
+            let empty = digest::digest(hash, &[]);
+            let context_hash = digest::digest(hash, context.unwrap_or_default());
+            let ok =
+                expand_label(
+                    self.aead,
+                    &self.secrets.exporter,
+                    label,
+                    empty.as_ref(),
+                    &mut derived,
+                ) && expand_label(self.aead, &derived, b"exporter", context_hash.as_ref(), out);
+            derived.fill(0);
+            return ok.then_some(()).ok_or_else(failed);
+        }
+        let mut seed = Vec::with_capacity(label.len() + 66 + context.map_or(0, <[u8]>::len));
+        seed.extend_from_slice(label);
+        seed.extend_from_slice(&self.secrets.client_random);
+        seed.extend_from_slice(&self.secrets.server_random);
+        if let Some(context) = context {
+            let len = u16::try_from(context.len()).map_err(|_| failed())?;
+            seed.extend_from_slice(&len.to_be_bytes());
+            seed.extend_from_slice(context);
+        }
+        let algorithm = match self.aead {
+            Aead::Aes128Gcm => hmac::HMAC_SHA256,
+            Aead::Aes256Gcm => hmac::HMAC_SHA384,
+        };
+        tls12_prf(algorithm, &self.secrets.master_secret, &seed, out);
+        Ok(())
+    }
+}
+
+/// The TLS 1.2 PRF, P_hash (RFC 5246 §5); `seed` already holds the label.
+fn tls12_prf(algorithm: hmac::Algorithm, secret: &[u8], seed: &[u8], out: &mut [u8]) {
+    let key = hmac::Key::new(algorithm, secret);
+    let mut a = hmac::sign(&key, seed);
+    for chunk in out.chunks_mut(algorithm.digest_algorithm().output_len()) {
+        let mut ctx = hmac::Context::with_key(&key);
+        ctx.update(a.as_ref());
+        ctx.update(seed);
+        let block = ctx.sign();
+        for (slot, b) in chunk.iter_mut().zip(block.as_ref()) {
+            *slot = *b;
+        }
+        a = hmac::sign(&key, a.as_ref());
+    }
+}

@@ -1,0 +1,104 @@
+// Records handed to the host after the handshake (src/records.rs, js/record-jobs.js),
+// as browsers and workerd do with WebCrypto: forced here in Node, whose
+// crypto.subtle is WebCrypto too, against node:tls peers in both roles.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createHash, randomBytes } from 'node:crypto';
+import ntls from 'node:tls';
+import tls from '../../js/entry/node.js';
+import { certs } from './helpers/certs.js';
+import { nodeServer, tlsServer } from './helpers/peers.js';
+
+const SWITCH = Symbol.for('wasm-tls.hostRecords');
+globalThis[SWITCH] = true;
+
+const sha = (b) => createHash('sha256').update(b).digest('hex');
+const SUITES = [
+  ['TLSv1.3', 'TLS_AES_128_GCM_SHA256'],
+  ['TLSv1.3', 'TLS_AES_256_GCM_SHA384'],
+  ['TLSv1.2', 'ECDHE-ECDSA-AES128-GCM-SHA256'],
+  ['TLSv1.2', 'ECDHE-ECDSA-AES256-GCM-SHA384'],
+];
+const suiteOptions = ([version, suite]) => version === 'TLSv1.3'
+  ? { minVersion: version, maxVersion: version, ciphersuites: suite }
+  : { minVersion: version, maxVersion: version, ciphers: suite };
+
+/**
+ * Writes `payload`, ends, and resolves with everything read until 'end', and
+ * whether `watched` (a wasm-tls socket) had handed its records to the host by then.
+ */
+async function echo(socket, payload, watched = socket) {
+  const chunks = [];
+  let handedOver = false;
+  socket.on('data', (c) => {
+    chunks.push(c);
+    handedOver ||= watched._engine?.hostRecords === true;
+  });
+  const ended = once(socket, 'end');
+  socket.end(payload);
+  await ended;
+  return { received: Buffer.concat(chunks), handedOver };
+}
+
+for (const suite of SUITES) {
+  test(`wasm-tls client, host records, ${suite[1]}: 4 MiB echoed by node:tls, exporter agrees`, async (t) => {
+    const server = await nodeServer({ ...certs.ec, ...suiteOptions(suite) });
+    t.after(() => server.close());
+    const socket = tls.connect({ port: server.port, host: '127.0.0.1', ca: certs.ca, servername: 'localhost', ...suiteOptions(suite) });
+    const closed = once(socket, 'close');
+    await once(socket, 'secureConnect');
+    const peer = await server.nextSocket();
+    // A first exchange, so a TLS 1.3 client has the server's tickets and hands over.
+    socket.write('ping');
+    await once(socket, 'data');
+    socket.write('pong');
+    await once(socket, 'data');
+    assert.equal(socket._engine.hostRecords, true);
+    // Answered from what rustls left, and the exporter from the kept secrets.
+    const ours = socket.exportKeyingMaterial(48, 'EXPERIMENTAL-wasm-tls', Buffer.from('context'));
+    assert.deepEqual(ours, peer.exportKeyingMaterial(48, 'EXPERIMENTAL-wasm-tls', Buffer.from('context')));
+    assert.deepEqual(socket.exportKeyingMaterial(16, 'EXPERIMENTAL-none'), peer.exportKeyingMaterial(16, 'EXPERIMENTAL-none'));
+    assert.equal(socket.getCipher().standardName, peer.getCipher().standardName);
+    assert.equal(socket.getProtocol(), suite[0]);
+    assert.equal(socket.getPeerCertificate().subject.CN, 'localhost');
+    const payload = randomBytes(4 << 20);
+    const { received } = await echo(socket, payload);
+    assert.equal(received.length, payload.length);
+    assert.equal(sha(received), sha(payload));
+    await closed;
+  });
+
+  test(`wasm-tls server, host records, ${suite[1]}: node:tls client's 4 MiB echoed, close_notify both ways`, async (t) => {
+    const server = await tlsServer(t, tls, { ...certs.ec, ...suiteOptions(suite) });
+    const client = ntls.connect({ port: server.port, host: '127.0.0.1', ca: certs.ca, servername: 'localhost', ...suiteOptions(suite) });
+    const closed = once(client, 'close');
+    await once(client, 'secureConnect');
+    client.write('ping');
+    await once(client, 'data');
+    const [secured] = server.secured;
+    assert.equal(secured._engine.hostRecords, true);
+    assert.equal(secured.getProtocol(), suite[0]);
+    assert.equal(secured.getCipher().standardName, client.getCipher().standardName);
+    assert.deepEqual(
+      secured.exportKeyingMaterial(32, 'EXPERIMENTAL-wasm-tls'),
+      client.exportKeyingMaterial(32, 'EXPERIMENTAL-wasm-tls'),
+    );
+    const payload = randomBytes(4 << 20);
+    const { received } = await echo(client, payload);
+    assert.equal(received.length, payload.length);
+    assert.equal(sha(received), sha(payload));
+    await closed;
+  });
+}
+
+test('host records off by the global switch: rustls keeps the records', async (t) => {
+  globalThis[SWITCH] = false;
+  t.after(() => { globalThis[SWITCH] = true; });
+  const server = await tlsServer(t, tls, certs.ec);
+  const client = ntls.connect({ port: server.port, host: '127.0.0.1', ca: certs.ca, servername: 'localhost' });
+  await once(client, 'secureConnect');
+  const { received, handedOver } = await echo(client, Buffer.from('hello'), server.secured[0]);
+  assert.equal(received.toString(), 'hello');
+  assert.equal(handedOver, false);
+});
