@@ -1,5 +1,6 @@
 // Chromium throughput: a wasm-tls client in the page and a wasm-tls server in a
-// Web Worker over a MessageChannel (www/worker.html), per cipher suite.
+// Web Worker over a MessageChannel (www/worker.html), per cipher suite, one
+// way (upload: page to worker; download: worker to page) and both ways at once (echo).
 // Everything runs in wasm there (no node:crypto): this is the browser figure
 // issue 6 asks for. Medians of ROUNDS runs after a warm-up.
 //   node bench/browser.js [--size MiB] [--rounds N]
@@ -18,22 +19,38 @@ await buildBundle();
 const demo = await startDemo({});
 const browser = await launchChromium();
 try {
-  console.log(`Chromium, page <-> Web Worker over a MessageChannel, ${size >> 20} MiB echoed (sent and received through TLS)`);
-  console.log('| cipher suite | MB/s each way (median) | samples |\n|---|---:|---|');
+  console.log(`Chromium, page <-> Web Worker over a MessageChannel, ${size >> 20} MiB per run`);
+  console.log('- upload: the page sends, the worker counts; download: the worker sends, the page counts (one way through TLS)');
+  console.log('- echo: the worker sends everything back (both ways at once; MB/s each way)\n');
+  console.log('| cipher suite | upload MB/s | download MB/s | echo MB/s each way | samples (upload; download; echo) |\n|---|---:|---:|---:|---|');
   for (const cipher of ['TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256']) {
-    const samples = [];
+    const samples = { upload: [], download: [], echo: [] };
     for (let i = 0; i <= rounds; i++) {
-      const page = await browser.newPage();
-      await page.goto(`${demo.url}worker.html?size=${size}&seed=${i + 1}&ciphers=${cipher}`);
-      const result = await pageResult(page, 'workerResult', ['done', 'error'], 600_000);
-      await page.close();
-      if (result.state !== 'done') throw new Error(JSON.stringify(result.error ?? result.workerErrors));
-      if (result.client.cipher.standardName !== cipher) throw new Error(`negotiated ${result.client.cipher.standardName}`);
-      if (result.echo.receivedSha256 !== result.echo.sentSha256) throw new Error('echo differs');
-      // The payload crosses TLS twice each way (client->server, server->client) within echo.ms.
-      if (i > 0) samples.push(size / 1e6 / (result.echo.ms / 1e3));
+      for (const mode of ['upload', 'download', 'echo']) {
+        const page = await browser.newPage();
+        await page.goto(`${demo.url}worker.html?size=${size}&seed=${i + 1}&ciphers=${cipher}&mode=${mode}`);
+        const result = await pageResult(page, 'workerResult', ['done', 'error'], 600_000);
+        await page.close();
+        if (result.state !== 'done') throw new Error(JSON.stringify(result.error ?? result.workerErrors));
+        if (result.client.cipher.standardName !== cipher) throw new Error(`negotiated ${result.client.cipher.standardName}`);
+        let ms;
+        if (mode === 'upload') {
+          if (result.upload.countedByServer !== size) throw new Error(`the worker counted ${result.upload.countedByServer}`);
+          ms = result.upload.ms;
+        } else if (mode === 'download') {
+          if (result.download.receivedBytes !== size) throw new Error(`the page received ${result.download.receivedBytes}`);
+          ms = result.download.ms;
+        } else {
+          if (result.echo.receivedSha256 !== result.echo.sentSha256) throw new Error('echo differs');
+          // The payload crosses TLS twice each way (client->server, server->client) within echo.ms.
+          ms = result.echo.ms;
+        }
+        if (i > 0) samples[mode].push(size / 1e6 / (ms / 1e3)); // round 0 warms up
+      }
     }
-    console.log(`| ${cipher} | ${median(samples).toFixed(1)} | ${samples.map((s) => s.toFixed(1)).join(', ')} |`);
+    const list = (xs) => xs.map((s) => s.toFixed(1)).join(', ');
+    const m = (xs) => median(xs).toFixed(1);
+    console.log(`| ${cipher} | ${m(samples.upload)} | ${m(samples.download)} | ${m(samples.echo)} | ${list(samples.upload)}; ${list(samples.download)}; ${list(samples.echo)} |`);
   }
 } finally {
   await browser.close();

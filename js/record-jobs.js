@@ -1,41 +1,105 @@
-// The host half of src/records.rs: after the handshake, where the only fast
-// AES-GCM is WebCrypto's (browsers, workers, workerd), the engine hands record
-// protection over and emits jobs (keys to load, records to seal, one record to
-// open at a time), which this runs with crypto.subtle. The engine makes every
-// nonce, AAD, header and sequence number; here bytes only go in and out of
-// encrypt() and decrypt(). Results are used strictly in job order.
+// The host half of src/records.rs: after the handshake the engine hands AES-GCM
+// record protection to the host's native AEAD (WebCrypto in browsers, workers
+// and workerd, where it is the only fast AES-GCM) and emits jobs (keys to load, records to seal and to open),
+// which this runs. The engine frames every record and makes
+// every nonce, AAD, header and sequence number; here bytes only go in and out
+// of encrypt() and decrypt(), and bulk data never crosses into wasm. Results
+// are used strictly in job order.
 //
-// Where node:crypto is synchronous (Node, Deno, Bun) it already runs under
-// rustls' own record layer (js/host-crypto.js), so nothing is handed over.
-// WASM_TLS_HOST_RECORDS=webcrypto (Node, for tests) hands over there too.
+// Where node:crypto is synchronous (Node, Deno, Bun) it does the same work
+// (OpenSSL in Node): then no record crosses into wasm at all after the handshake.
+
+import { hostCrypto } from './host-crypto.js';
 
 const subtle = globalThis.crypto?.subtle;
 const nodeCrypto = globalThis.process?.getBuiltinModule?.('node:crypto');
+const TAG_LEN = 16;
+const GCM = { authTagLength: TAG_LEN };
+
+/**
+ * The AEAD under the records: keys are loaded once per direction and epoch;
+ * seal() resolves to the parts of ciphertext || tag, open() to the plaintext
+ * (and rejects if the record is not authentic).
+ */
+const webCrypto = typeof subtle?.encrypt === 'function' && {
+  importKey: (raw, direction) => subtle.importKey('raw', raw, 'AES-GCM', false, [direction === 0 ? 'encrypt' : 'decrypt']),
+  seal: async (key, iv, additionalData, data) => [new Uint8Array(await subtle.encrypt({ name: 'AES-GCM', iv, additionalData }, key, data))],
+  open: async (key, iv, additionalData, data) => new Uint8Array(await subtle.decrypt({ name: 'AES-GCM', iv, additionalData }, key, data)),
+};
+
+/** node:crypto, synchronous (OpenSSL in Node), wrapped in settled promises to share the path. */
+const nodeAead = typeof nodeCrypto?.createCipheriv === 'function' && typeof nodeCrypto.createSecretKey === 'function' && {
+  importKey: async (raw) => nodeCrypto.createSecretKey(raw),
+  seal: async (key, iv, additionalData, data) => {
+    const cipher = nodeCrypto.createCipheriv(`aes-${key.symmetricKeySize * 8}-gcm`, key, iv, GCM);
+    cipher.setAAD(additionalData);
+    const sealed = cipher.update(data);
+    cipher.final();
+    return [sealed, cipher.getAuthTag()];
+  },
+  open: async (key, iv, additionalData, data) => {
+    const decipher = nodeCrypto.createDecipheriv(`aes-${key.symmetricKeySize * 8}-gcm`, key, iv, GCM);
+    decipher.setAAD(additionalData);
+    decipher.setAuthTag(data.subarray(data.length - TAG_LEN));
+    const plaintext = decipher.update(data.subarray(0, data.length - TAG_LEN));
+    decipher.final();
+    return plaintext;
+  },
+};
+
+/**
+ * The AEAD for records handed over, or none. globalThis[Symbol.for('wasm-tls.hostRecords')]:
+ * false keeps them in rustls, 'webcrypto' uses WebCrypto even where node:crypto
+ * exists (tests); WASM_TLS_HOST_RECORDS=0 or =webcrypto in the environment, the same.
+ */
+function chooseAead() {
+  const choice = globalThis[Symbol.for('wasm-tls.hostRecords')] ?? envChoice;
+  if (choice === false) return null;
+  if (choice !== 'webcrypto' && nodeAead && (hostCrypto() & 0b11) === 0b11) return nodeAead;
+  return webCrypto || null;
+}
+
+const envChoice = (() => {
+  try {
+    const value = globalThis.Deno ? undefined : globalThis.process?.env?.WASM_TLS_HOST_RECORDS;
+    return value === '0' ? false : value;
+  } catch {
+    return undefined;
+  }
+})();
 
 const KEY = 1;
 const SEAL = 2;
 const OPEN = 3;
+const SEAL_DATA = 4;
+/** OPEN hints (src/records.rs): what may be done with a plaintext without the engine. */
+const HINT_DATA = 0;
+const HINT_TLS13 = 1;
+/** TLS 1.3 inner content type of application data. */
+const APPLICATION_DATA = 23;
+/** Records being opened at once: enough to hide WebCrypto's thread hops. */
+const MAX_OPENING = 8;
+/** Records sealed in one run() go to the transport in writes of up to this many. */
+const SEALS_PER_WRITE = 4;
+/** A record header, and TLS 1.2's explicit nonce after it: what framing needs. */
+const HEAD_LEN = 13;
 const NONCE_LEN = 12;
+/**
+ * Plaintext bytes being sealed before a write's callback waits for them: a
+ * writer may go on meanwhile (as a net.Socket's does while the kernel takes
+ * its bytes), so sealing overlaps the next write without growing unbounded.
+ */
+const SEALING_WINDOW = 256 * 1024;
 /** TlsConnection.opened() flag: the opens still out were under a replaced key. */
 const REKEYED = 4;
+const PEER_CLOSED = 2;
 
 /** src/records.rs `Aead` bits: AES-128-GCM, AES-256-GCM. */
 const AES_GCM = 0b11;
 
-const forced = (() => {
-  try {
-    return !globalThis.Deno && globalThis.process?.env?.WASM_TLS_HOST_RECORDS === 'webcrypto';
-  } catch {
-    return false;
-  }
-})();
-
 /** Which AEADs the engine should hand over after the handshake (0: none). */
 export function hostRecordAeads() {
-  if (typeof subtle?.encrypt !== 'function') return 0;
-  if (globalThis[Symbol.for('wasm-tls.hostRecords')] === false) return 0;
-  if (forced || globalThis[Symbol.for('wasm-tls.hostRecords')] === true) return AES_GCM;
-  return typeof nodeCrypto?.createCipheriv === 'function' ? 0 : AES_GCM;
+  return chooseAead() ? AES_GCM : 0;
 }
 
 /** Reads the job stream of src/records.rs. */
@@ -61,24 +125,121 @@ class Reader {
 export class RecordJobs {
   /**
    * @param {any} engine the TlsConnection, once `hostRecords` is true
-   * @param {{ writeRecord(bytes: Uint8Array): boolean, recordOpened(flags: number): void, recordFailed(err: Error): void }} socket
+   * @param {{ writeRecords(parts: Uint8Array[]): void, recordOpened(flags: number, data?: Uint8Array): void, recordFailed(err: Error): void }} socket
    */
   constructor(engine, socket) {
     this.engine = engine;
     this.socket = socket;
+    this.aead = chooseAead();
     /** @type {[Promise<CryptoKey> | null, Promise<CryptoKey> | null]} send, receive */
     this.keys = [null, null];
     /** Resolves once every record sealed so far has been written, in order. */
     this.sealed = Promise.resolve();
+    /** Plaintext bytes handed to encrypt() and not yet written. */
+    this.sealing = 0;
+    /** @type {(() => void)[]} waiting for `sealing` to drop within the window */
+    this.roomWaiters = [];
+    /** The data of the write being planned (SEAL_DATA jobs take from it). */
+    this.writing = null;
+    this.writingAt = 0;
+    /** @type {Uint8Array[]} received ciphertext not yet framed, in order */
+    this.queue = [];
+    this.queued = 0;
+    /** @type {{ epoch: number, record: Uint8Array }[]} records with decrypt(), in order */
+    this.inFlight = [];
     /** Settles once every record handed out so far has been opened and delivered, in order. */
     this.delivered = Promise.resolve();
-    /** Open jobs out, of the current epoch. */
-    this.opens = 0;
     /** Bumped when the receiving key changes: results of older open jobs are void. */
     this.epoch = 0;
     this.cancelled = false;
+    this.failed = false;
+    this.peerClosed = false;
     /** @type {(() => void)[]} run once no record is being opened */
     this.idle = [];
+  }
+
+  /** Takes over the bytes rustls left when it handed over (apart from the
+   * constructor: this may end the socket, which must hold this object first). */
+  start() {
+    const received = this.engine.takeReceived();
+    if (received) this.receive(received);
+  }
+
+  get opening() {
+    return this.inFlight.length > 0;
+  }
+
+  /** Seals application data; `data` stays here (the engine plans the records). */
+  write(data) {
+    this.engine.writePlan(data.length);
+    this.writing = data;
+    this.writingAt = 0;
+    try {
+      this.run();
+    } finally {
+      this.writing = null;
+    }
+  }
+
+  /** Ciphertext from the transport. */
+  receive(chunk) {
+    if (!chunk.length) return;
+    this.queue.push(chunk);
+    this.queued += chunk.length;
+    this.frame();
+  }
+
+  /** Frames and hands out received records while decrypt() may take more. */
+  frame() {
+    while (!this.cancelled && !this.failed && !this.peerClosed && this.inFlight.length < MAX_OPENING && this.queued >= 5) {
+      let whole;
+      try {
+        whole = this.engine.frame(this.peek(HEAD_LEN), this.queued);
+      } catch (e) {
+        this.run(); // the alert
+        this.fail(e);
+        return;
+      }
+      if (whole === 0 || whole > this.queued) return;
+      this.run(); // the OPEN job takes the record from the queue
+    }
+  }
+
+  /** The first `n` queued bytes (fewer if fewer are queued). */
+  peek(n) {
+    const first = this.queue[0];
+    if (first.length >= n || this.queue.length === 1) return first.subarray(0, n);
+    const out = new Uint8Array(Math.min(n, this.queued));
+    let at = 0;
+    for (const chunk of this.queue) {
+      const part = chunk.subarray(0, out.length - at);
+      out.set(part, at);
+      at += part.length;
+      if (at === out.length) break;
+    }
+    return out;
+  }
+
+  /** Removes the first `n` queued bytes: a view when they lie in one chunk. */
+  take(n) {
+    this.queued -= n;
+    const first = this.queue[0];
+    if (first.length >= n) {
+      if (first.length === n) this.queue.shift();
+      else this.queue[0] = first.subarray(n);
+      return first.subarray(0, n);
+    }
+    const out = new Uint8Array(n);
+    let at = 0;
+    while (at < n) {
+      const chunk = this.queue[0];
+      const part = chunk.subarray(0, n - at);
+      out.set(part, at);
+      at += part.length;
+      if (part.length === chunk.length) this.queue.shift();
+      else this.queue[0] = chunk.subarray(part.length);
+    }
+    return out;
   }
 
   /** Starts the jobs the engine has emitted. */
@@ -87,77 +248,132 @@ export class RecordJobs {
     const jobs = this.engine.takeJobs();
     if (!jobs) return;
     const r = new Reader(jobs);
+    /** Records being sealed, written together (fewer, larger transport writes). */
+    let batch = [];
+    const flush = () => {
+      if (batch.length) this.write_(batch);
+      batch = [];
+    };
     while (r.at < jobs.length) {
       const kind = r.u8();
+      if (kind !== SEAL && kind !== SEAL_DATA) flush();
       if (kind === KEY) {
         const direction = r.u8();
         r.u8(); // the algorithm: the key's length tells AES-128 from AES-256
         const view = r.take(r.u8());
         const raw = view.slice();
         view.fill(0); // the job stream is ours: no copy of the key is left in it
-        this.keys[direction] = subtle.importKey('raw', raw, 'AES-GCM', false, direction === 0 ? ['encrypt'] : ['decrypt']);
+        this.keys[direction] = this.aead.importKey(raw, direction);
         this.keys[direction].finally(() => raw.fill(0)).catch(() => {});
-      } else if (kind === SEAL) {
+      } else if (kind === SEAL || kind === SEAL_DATA) {
         const iv = r.take(NONCE_LEN);
         const additionalData = r.take(r.u8());
         const prefix = r.take(r.u8());
-        const data = r.take(r.u32());
-        this.seal(this.keys[0], iv, additionalData, prefix, data);
+        const length = r.u32();
+        let plaintext;
+        if (kind === SEAL) {
+          plaintext = r.take(length);
+        } else {
+          const data = this.writing.subarray(this.writingAt, this.writingAt + length);
+          this.writingAt += length;
+          const suffix = r.take(r.u8());
+          plaintext = data;
+          if (suffix.length) {
+            plaintext = new Uint8Array(length + suffix.length);
+            plaintext.set(data);
+            plaintext.set(suffix, length);
+          }
+        }
+        const key = this.keys[0];
+        const sealed = key.then((k) => this.aead.seal(k, iv, additionalData, plaintext));
+        sealed.catch(() => {}); // reported in order, by write_()
+        batch.push({ prefix, sealed, length: plaintext.length });
+        if (batch.length === SEALS_PER_WRITE) flush();
       } else if (kind === OPEN) {
         const iv = r.take(NONCE_LEN);
         const additionalData = r.take(r.u8());
-        const data = r.take(r.u32());
-        this.open(this.keys[1], iv, additionalData, data);
+        const skip = r.u8();
+        const record = this.take(r.u32());
+        this.open(this.keys[1], iv, additionalData, record, skip, r.u8());
       } else {
         this.fail(new Error(`unknown record job ${kind}`));
         return;
       }
     }
+    flush();
   }
 
-  seal(key, iv, additionalData, prefix, data) {
-    const record = key.then((k) => subtle.encrypt({ name: 'AES-GCM', iv, additionalData }, k, data));
-    record.catch(() => {}); // reported in order, below
+  /** Writes the records of `batch` once all are sealed, after those before them. */
+  write_(batch) {
+    const length = batch.reduce((n, b) => n + b.length, 0);
+    this.sealing += length;
     this.sealed = this.sealed.then(async () => {
-      const sealed = new Uint8Array(await record);
+      const sealed = await Promise.all(batch.map((b) => b.sealed));
       if (this.cancelled) return;
-      const bytes = new Uint8Array(prefix.length + sealed.length);
-      bytes.set(prefix);
-      bytes.set(sealed, prefix.length);
-      this.socket.writeRecord(bytes);
+      this.socket.writeRecords(batch.flatMap((b, i) => [b.prefix, ...sealed[i]]));
+      this.sealing -= length;
+      if (this.sealing <= SEALING_WINDOW && this.roomWaiters.length) {
+        const waiters = this.roomWaiters;
+        this.roomWaiters = [];
+        for (const cb of waiters) cb();
+      }
     });
     this.sealed.catch((e) => this.fail(e));
   }
 
-  get opening() {
-    return this.opens > 0;
+  /** `cb` once what is being sealed fits the window (now, usually). */
+  whenRoom(cb) {
+    if (this.sealing <= SEALING_WINDOW) cb();
+    else this.roomWaiters.push(cb);
   }
 
-  open(key, iv, additionalData, data) {
-    const epoch = this.epoch;
-    this.opens++;
+  open(key, iv, additionalData, record, skip, hint) {
+    const entry = { epoch: this.epoch, record };
+    this.inFlight.push(entry);
     // Not authentic (OperationError): undefined, and the engine says so in its words.
     const result = key
-      .then((k) => subtle.decrypt({ name: 'AES-GCM', iv, additionalData }, k, data))
-      .then((plaintext) => new Uint8Array(plaintext), () => undefined);
+      .then((k) => this.aead.open(k, iv, additionalData, record.subarray(skip)))
+      .catch(() => undefined);
     this.delivered = this.delivered.then(async () => {
       const plaintext = await result;
-      if (this.cancelled || epoch !== this.epoch) return;
-      this.opens--;
+      if (this.cancelled || this.failed || this.peerClosed || entry.epoch !== this.epoch) return;
+      this.inFlight.shift();
       let flags;
+      let data;
       try {
-        flags = this.engine.opened(plaintext);
+        if (plaintext === undefined) {
+          flags = this.engine.opened(undefined); // throws the engine's error
+        } else if (hint === HINT_DATA) {
+          data = plaintext;
+          flags = this.engine.openedData(data.length);
+        } else if (hint === HINT_TLS13 && plaintext[plaintext.length - 1] === APPLICATION_DATA) {
+          data = plaintext.subarray(0, plaintext.length - 1);
+          flags = this.engine.openedData(data.length);
+        } else {
+          flags = this.engine.opened(plaintext);
+        }
       } catch (e) {
         this.run(); // the alert
-        this.socket.recordFailed(e);
+        this.fail(e);
         return;
       }
       if (flags & REKEYED) {
+        // The records after this one were framed under the old key: again, in order.
         this.epoch++;
-        this.opens = 0;
+        const stale = this.inFlight.splice(0).map((e) => e.record);
+        this.queue.unshift(...stale);
+        this.queued += stale.reduce((n, r) => n + r.length, 0);
+      }
+      if (flags & PEER_CLOSED) {
+        // Anything framed after close_notify is ignored (RFC 8446 §6.1).
+        this.peerClosed = true;
+        this.inFlight = [];
+        this.queue = [];
+        this.queued = 0;
       }
       this.run();
-      this.socket.recordOpened(flags);
+      this.socket.recordOpened(flags, data);
+      this.frame();
       if (!this.opening) {
         const idle = this.idle;
         this.idle = [];
@@ -173,21 +389,27 @@ export class RecordJobs {
     }, () => {});
   }
 
-  /** `cb` now, or once the record being opened has been delivered. */
+  /** `cb` now, or once the records being opened have been delivered. */
   afterOpens(cb) {
     if (this.opening) this.idle.push(cb);
     else cb();
   }
 
+  /** Nothing more is opened; records already being sealed (an alert) still go out. */
   fail(err) {
-    if (this.cancelled) return;
-    this.cancelled = true;
+    if (this.failed || this.cancelled) return;
+    this.failed = true;
+    this.queue = [];
+    this.queued = 0;
     this.socket.recordFailed(err);
   }
 
   cancel() {
     this.cancelled = true;
     this.idle = [];
+    this.roomWaiters = [];
+    this.queue = [];
+    this.inFlight = [];
     this.keys = [null, null];
   }
 }

@@ -16,6 +16,8 @@ import { RecordJobs, hostRecordAeads } from './record-jobs.js';
 
 /** Received bytes the engine may hold while the host opens records, before the transport is paused. */
 const RECORDS_BACKLOG = 256 * 1024;
+/** Bytes per engine.write() while the engine may still hand its records over. */
+const WRITE_SLICE = 64 * 1024;
 
 const HANDSHAKE_DONE = 1;
 const PEER_CLOSED = 2;
@@ -164,6 +166,12 @@ export class TLSSocket extends Duplex {
       return;
     }
     if (!this._engine || this._engineFailed) return;
+    if (this._records) {
+      // Records are the host's now (js/record-jobs.js).
+      this._records.receive(chunk);
+      if (this._records?.queued >= RECORDS_BACKLOG) this._transport?.pause();
+      return;
+    }
     let flags;
     try {
       flags = this._engine.receive(chunk);
@@ -181,6 +189,7 @@ export class TLSSocket extends Duplex {
     // sees the client's.
     const judgeFirst = Boolean(flags & HANDSHAKE_DONE);
     if (!judgeFirst) this._flush();
+    if (this.destroyed) return; // records handed over may already have failed
     // Each step below may run user code (listeners) that destroys the socket.
     // rustls derives (and logs) secrets only during the handshake.
     if (!this._secure) {
@@ -216,7 +225,7 @@ export class TLSSocket extends Duplex {
     for (const item of queued) {
       if (this.destroyed) return;
       if (item === TRANSPORT_END) this._onTransportEnd();
-      else if (item.opened !== undefined) this.recordOpened(item.opened);
+      else if (item.opened !== undefined) this.recordOpened(item.opened, item.data);
       else this._onTransportData(item);
     }
   }
@@ -232,33 +241,55 @@ export class TLSSocket extends Duplex {
 
   /** Runs the engine's jobs for the host, once it has handed its records over. */
   _runRecords() {
-    if (!this._records) this._records = new RecordJobs(this._engine, this);
-    this._records.run();
-    if (this._engine.buffered >= RECORDS_BACKLOG) this._transport?.pause();
+    if (!this._records) {
+      this._records = new RecordJobs(this._engine, this);
+      this._records.start();
+    }
+    this._records?.run();
   }
 
-  /** A record the host sealed, in order. */
-  writeRecord(bytes) {
-    if (this.destroyed || !this._transport || this._transport.writable === false) return;
+  /** Records the host sealed, in order, as parts (headers, ciphertexts, tags). */
+  writeRecords(parts) {
+    const transport = this._transport;
+    if (this.destroyed || !transport || this._transportClosed || transport.writable === false) return;
     this._touch();
-    this._bytesWritten += bytes.length;
-    if (!this._transport.write(bytes)) this._awaitingDrain = true;
+    let written = true;
+    if (typeof transport.cork === 'function') {
+      // One writev for them all, without copying them together first.
+      transport.cork();
+      for (const part of parts) {
+        this._bytesWritten += part.length;
+        written = transport.write(part);
+      }
+      transport.uncork();
+    } else {
+      const bytes = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
+      let at = 0;
+      for (const part of parts) {
+        bytes.set(part, at);
+        at += part.length;
+      }
+      this._bytesWritten += bytes.length;
+      written = transport.write(bytes);
+    }
+    if (!written) this._awaitingDrain = true;
   }
 
-  /** The host opened a record: its data (if any) is in the engine. */
-  recordOpened(flags) {
+  /** The host opened a record: its data is `data`, or in the engine. */
+  recordOpened(flags, data) {
     if (this.destroyed) return;
     if (this._deferred) {
-      this._deferred.push({ opened: flags });
+      this._deferred.push({ opened: flags, data });
       return;
     }
-    const plaintext = this._engine.takePlaintext();
-    const more = plaintext ? this.push(asBuffer(plaintext)) : true;
+    const plaintext = data ?? this._engine.takePlaintext();
+    const more = plaintext?.length ? this.push(asBuffer(plaintext)) : true;
+    if (this.destroyed) return; // by a 'data' listener
     if (flags & PEER_CLOSED) {
       this._onPeerEnd();
     } else if (!more) {
       this._transport?.pause();
-    } else if (this._engine.buffered < RECORDS_BACKLOG) {
+    } else if (this._records && this._records.queued < RECORDS_BACKLOG) {
       this._transport?.resume();
     }
   }
@@ -618,8 +649,11 @@ export class TLSSocket extends Duplex {
     if (final) this._final(final);
   }
 
-  /** Sends whatever records the engine has; `cb` runs once the transport took them. */
-  _flush(cb) {
+  /**
+   * Sends whatever records the engine has; `cb` runs once the transport took
+   * them (records the host seals: once they fit its window, or with `all`, once all are out).
+   */
+  _flush(cb, all = false) {
     const out = this._engine?.takeOutput();
     // A transport that can no longer be written (the peer hung up and it ended
     // itself) has no use for more records, close_notify included.
@@ -629,9 +663,10 @@ export class TLSSocket extends Duplex {
       if (!this._transport.write(out)) this._awaitingDrain = true;
     }
     if (this._engine?.hostRecords) {
-      // Records are sealed asynchronously: `cb` once they have all gone.
+      // Records are sealed asynchronously.
       this._runRecords();
-      if (cb) this._records.afterSeals(() => this._whenDrained(cb));
+      if (cb && all) this._records.afterSeals(() => this._whenDrained(cb));
+      else if (cb) this._records.whenRoom(() => this._whenDrained(cb));
       return;
     }
     if (cb) this._whenDrained(cb);
@@ -651,7 +686,20 @@ export class TLSSocket extends Duplex {
       return;
     }
     try {
-      for (const { chunk } of chunks) this._engine.write(chunk);
+      for (const { chunk } of chunks) {
+        // In slices while the engine may hand its records over on the way, so
+        // that what the host then seals never crosses into wasm.
+        let at = 0;
+        while (at < chunk.length) {
+          if (this._engine.hostRecords) {
+            this._runRecords();
+            this._records.write(at ? chunk.subarray(at) : chunk);
+            break;
+          }
+          const slice = this._engine.willHandOver ? chunk.subarray(at, at + WRITE_SLICE) : chunk.subarray(at);
+          at += this._engine.write(slice);
+        }
+      }
     } catch (e) {
       cb(engineError(e));
       return;
@@ -675,7 +723,7 @@ export class TLSSocket extends Duplex {
       this._uncork();
       this._transport?.end();
       cb();
-    });
+    }, true);
   }
 
   /**

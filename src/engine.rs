@@ -130,9 +130,10 @@ enum Layer {
     Gone,
 }
 
-/// The TLS 1.3 client waits for the server's first record after the
-/// handshake (its tickets, which rustls stores) before handing over, unless
-/// it has this many records to send first.
+/// A TLS 1.3 client hands over once rustls has stored the server's tickets
+/// (OpenSSL and rustls servers send two, not always before their first data),
+/// or after this many records either way without them.
+const CLIENT_TICKETS_BEFORE_HANDOVER: u64 = 2;
 const CLIENT_RECORDS_BEFORE_HANDOVER: u32 = 16;
 
 /// `getEphemeralKeyInfo()`'s object.
@@ -181,11 +182,28 @@ pub struct Engine {
     ocsp_response: Option<Vec<u8>>,
 }
 
-/// Length of the whole record at the start of `bytes`, if it is all there.
-fn whole_record(bytes: &[u8]) -> Option<usize> {
-    let &[_, _, _, hi, lo] = bytes.first_chunk::<5>()?;
+/// What starts `bytes`, for feeding rustls whole records.
+enum Head {
+    /// A whole record of this length.
+    Whole(usize),
+    /// Part of one: wait for the rest.
+    Partial,
+    /// Not a record (junk, or longer than any): rustls must see it now, to say so.
+    Junk,
+}
+
+fn head(bytes: &[u8]) -> Head {
+    let Some(&[kind, _, _, hi, lo]) = bytes.first_chunk::<5>() else {
+        return Head::Partial;
+    };
     let len = 5 + usize::from(u16::from_be_bytes([hi, lo]));
-    (bytes.len() >= len).then_some(len)
+    if !(20..=24).contains(&kind) || len > 5 + 16384 + 2048 {
+        Head::Junk
+    } else if bytes.len() >= len {
+        Head::Whole(len)
+    } else {
+        Head::Partial
+    }
 }
 
 fn protocol_name(v: ProtocolVersion) -> &'static str {
@@ -330,6 +348,11 @@ impl Engine {
         self.host_aeads = aeads;
     }
 
+    /// Whether the records may yet be handed to the host.
+    pub fn may_hand_over(&self) -> bool {
+        self.host_aeads != 0 && matches!(self.layer, Layer::Rustls(_))
+    }
+
     /// Whether the host now seals and opens every record (see `take_jobs`).
     pub fn host_records(&self) -> bool {
         matches!(self.layer, Layer::Host(..))
@@ -342,12 +365,43 @@ impl Engine {
         }
     }
 
-    /// Received bytes waiting for the host to open the record before them.
-    pub fn buffered(&self) -> usize {
+    /// Received bytes rustls did not get because it handed over first: the
+    /// host's, to frame (`frame`).
+    pub fn take_received(&mut self) -> Vec<u8> {
         match &self.layer {
-            Layer::Host(records, _) => records.buffered(),
-            _ => self.pending.len(),
+            Layer::Host(..) => std::mem::take(&mut self.pending),
+            _ => Vec::new(),
         }
+    }
+
+    /// The host's record layer, unless the connection failed or rustls still has it.
+    fn host(&mut self) -> Result<&mut HostRecords, TlsError> {
+        if let Some(err) = &self.failed {
+            return Err(err.clone());
+        }
+        match &mut self.layer {
+            Layer::Host(records, _) => Ok(records),
+            _ => Err(TlsError::new(
+                "ERR_TLS_INVALID_STATE",
+                "records are with rustls",
+            )),
+        }
+    }
+
+    /// See `HostRecords::frame`.
+    pub fn frame(&mut self, head: &[u8], available: usize) -> Result<usize, TlsError> {
+        let framed = self.host()?.frame(head, available);
+        framed.map_err(|e| self.fail(e))
+    }
+
+    /// See `HostRecords::write_plan`.
+    pub fn write_plan(&mut self, len: usize) -> Result<(), TlsError> {
+        self.host()?.write_plan(len)
+    }
+
+    /// See `HostRecords::opened_data`.
+    pub fn opened_data(&mut self, len: usize) -> Result<Progress, TlsError> {
+        self.with_opened(|records, _| records.opened_data(len), &mut Vec::new())
     }
 
     /// The plaintext of the record the host opened (`None`: it failed to).
@@ -356,20 +410,22 @@ impl Engine {
         plaintext: Option<&[u8]>,
         out: &mut Vec<u8>,
     ) -> Result<Progress, TlsError> {
-        if let Some(err) = &self.failed {
-            return Err(err.clone());
-        }
-        let Layer::Host(records, _) = &mut self.layer else {
-            return Err(TlsError::new(
-                "ERR_TLS_INVALID_STATE",
-                "no record is being opened",
-            ));
-        };
-        let result = match plaintext {
-            Some(plaintext) => records.opened(plaintext, out),
-            None => Err(records.open_failed()),
-        };
-        match result {
+        self.with_opened(
+            |records, out| match plaintext {
+                Some(plaintext) => records.opened(plaintext, out),
+                None => records.open_failed(),
+            },
+            out,
+        )
+    }
+
+    fn with_opened(
+        &mut self,
+        f: impl FnOnce(&mut HostRecords, &mut Vec<u8>) -> Result<crate::records::Opened, TlsError>,
+        out: &mut Vec<u8>,
+    ) -> Result<Progress, TlsError> {
+        let opened = f(self.host()?, out);
+        match opened {
             Ok(opened) => {
                 self.peer_closed |= opened.peer_closed;
                 Ok(Progress {
@@ -400,12 +456,18 @@ impl Engine {
                 | rustls::CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384
                 | rustls::CipherSuite::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
             ) => 1,
-            _ => return Ok(()),
+            Some(_) => {
+                self.host_aeads = 0; // not one the host does: rustls keeps the records
+                return Ok(());
+            }
+            None => return Ok(()),
         };
         let tls13 = conn.protocol_version() == Some(ProtocolVersion::TLSv1_3);
+        let tickets = self.sessions.as_ref().map_or(0, |s| s.count());
         let client_waits = !self.is_server
             && tls13
-            && self.records_after_handshake == 0
+            && tickets < CLIENT_TICKETS_BEFORE_HANDOVER
+            && self.records_after_handshake < CLIENT_RECORDS_BEFORE_HANDOVER
             && self.records_written < CLIENT_RECORDS_BEFORE_HANDOVER;
         if self.host_aeads & (1 << aead) == 0
             || conn.is_handshaking()
@@ -485,15 +547,20 @@ impl Engine {
         if let Some(err) = &self.failed {
             return Err(err.clone());
         }
-        if let Layer::Host(records, _) = &mut self.layer {
-            records.receive(data).map_err(|e| self.fail(e))?;
-            return Ok(Progress {
-                peer_closed: self.peer_closed,
-                ..Progress::default()
-            });
+        if let Layer::Host(..) = &self.layer {
+            return Err(TlsError::new(
+                "ERR_TLS_INVALID_STATE",
+                "records are with the host",
+            ));
         }
         if self.host_aeads == 0 || self.unaligned.is_none() {
-            return self.receive_rustls(data, plaintext);
+            if self.pending.is_empty() {
+                return self.receive_rustls(data, plaintext);
+            }
+            // Whole records are no longer needed: what waited goes first.
+            let mut bytes = std::mem::take(&mut self.pending);
+            bytes.extend_from_slice(data);
+            return self.receive_rustls(&bytes, plaintext);
         }
         // Whole records only, each followed by a look at whether to hand over.
         self.pending.extend_from_slice(data);
@@ -501,9 +568,16 @@ impl Engine {
         let mut fed = false;
         loop {
             let len = match self.unaligned {
-                Some(0) => whole_record(&self.pending),
+                Some(0) => match head(&self.pending) {
+                    Head::Whole(len) => Some(len),
+                    Head::Partial => None,
+                    Head::Junk => {
+                        self.unaligned = None; // never aligned again: rustls keeps the records
+                        Some(self.pending.len())
+                    }
+                },
                 Some(n) => Some(n.min(self.pending.len())).filter(|&n| n > 0),
-                None => None,
+                None => Some(self.pending.len()).filter(|&n| n > 0),
             };
             let Some(len) = len else {
                 break;
@@ -521,10 +595,8 @@ impl Engine {
                 self.records_after_handshake = self.records_after_handshake.saturating_add(1);
             }
             self.hand_over()?;
-            if let Layer::Host(records, _) = &mut self.layer {
-                let rest = std::mem::take(&mut self.pending);
-                records.receive(&rest).map_err(|e| self.fail(e))?;
-                break;
+            if let Layer::Host(..) = &self.layer {
+                break; // the rest is the host's (take_received)
             }
         }
         if !fed {
@@ -640,9 +712,11 @@ impl Engine {
         )
     }
 
-    /// Encrypts application data. The JS layer only writes after the handshake
-    /// has been verified, so nothing reaches an unverified peer.
-    pub fn write(&mut self, data: &[u8]) -> Result<(), TlsError> {
+    /// Encrypts application data, returning how much it took: all of it,
+    /// unless the records were handed to the host on the way (then the rest
+    /// is the host's to write, see `write_plan`). The JS layer only writes
+    /// after the handshake has been verified, so nothing reaches an unverified peer.
+    pub fn write(&mut self, data: &[u8]) -> Result<usize, TlsError> {
         if let Some(err) = &self.failed {
             return Err(err.clone());
         }
@@ -652,10 +726,7 @@ impl Engine {
         while !rest.is_empty() {
             self.hand_over()?;
             let Layer::Rustls(conn) = &mut self.layer else {
-                return match &mut self.layer {
-                    Layer::Host(records, _) => records.write(rest),
-                    _ => Err(TlsError::new("ERR_TLS_INVALID_STATE", "no record layer")),
-                };
+                return Ok(data.len() - rest.len());
             };
             let (piece, next) = rest.split_at(self.max_fragment.min(rest.len()));
             rest = next;
@@ -666,7 +737,7 @@ impl Engine {
                 self.records_written = self.records_written.saturating_add(1);
             }
         }
-        Ok(())
+        Ok(data.len())
     }
 
     /// `setMaxSendFragment`: Node's range is 512..=16384.

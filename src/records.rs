@@ -8,17 +8,24 @@
 //! (`take_jobs`) that the host runs in order:
 //!
 //! ```text
-//! KEY  (1): direction u8 (0 send, 1 receive), algorithm u8, length u8, key
-//! SEAL (2): nonce [12], aad length u8, aad, prefix length u8, prefix, length u32 LE, plaintext
-//!           -> the host writes prefix || ciphertext || tag to the transport
-//! OPEN (3): nonce [12], aad length u8, aad, length u32 LE, ciphertext || tag
-//!           -> the host hands the plaintext to `opened`, or calls `open_failed`
+//! KEY       (1): direction u8 (0 send, 1 receive), algorithm u8, length u8, key
+//! SEAL      (2): nonce [12], aad length u8, aad, prefix length u8, prefix, length u32 LE, plaintext
+//!                -> the host writes prefix || ciphertext || tag to the transport
+//! SEAL_DATA (4): nonce [12], aad length u8, aad, prefix length u8, prefix, length u32 LE,
+//!                suffix length u8, suffix: as SEAL, the plaintext being the next `length`
+//!                bytes of the data given to `write_plan`, then the suffix
+//! OPEN      (3): nonce [12], aad length u8, aad, skip u8, length u32 LE, hint u8: the
+//!                next record of the stream (`length` bytes, header included, framed by
+//!                `frame`) holds ciphertext || tag from byte `skip` on
+//!                -> the host hands the plaintext to `opened`, or, as `hint` allows,
+//!                just its length to `opened_data`; or it calls `open_failed`
 //! ```
 //!
-//! A KEY job replaces that direction's key for the jobs after it. Up to
-//! `MAX_OPENING` records are with the host at once; a KeyUpdate in one of
-//! them (`Opened::rekeyed`) voids the jobs for those after it, which are
-//! handed out again under the new key.
+//! Bulk data never crosses into the engine: the host keeps the bytes, the
+//! engine decides what is done with them. A KEY job replaces that
+//! direction's key for the jobs after it. A KeyUpdate in a record being
+//! opened (`Opened::rekeyed`) voids the open jobs for the records after it:
+//! the host frames them again under the new key.
 
 use std::collections::VecDeque;
 
@@ -34,6 +41,16 @@ use crate::error::TlsError;
 const KEY: u8 = 1;
 const SEAL: u8 = 2;
 const OPEN: u8 = 3;
+const SEAL_DATA: u8 = 4;
+
+/// OPEN hints: what the host may do with a plaintext without handing it over.
+/// TLS 1.3: if its last byte is 23 (application data, unpadded), pass its
+/// length less one to `opened_data` and keep the rest as data.
+const HINT_TLS13: u8 = 1;
+/// TLS 1.2 application data: all of it is data; pass its length to `opened_data`.
+const HINT_DATA: u8 = 0;
+/// Anything else: hand the whole plaintext to `opened`.
+const HINT_WHOLE: u8 = 2;
 
 const HEADER_LEN: usize = 5;
 const TAG_LEN: usize = 16;
@@ -48,10 +65,6 @@ const MAX_CIPHERTEXT_TLS12: usize = MAX_PLAINTEXT + 2048;
 const KEY_UPDATE_AT: u64 = 1 << 24;
 /// Handshake messages after the handshake are small; anything bigger is hostile.
 const MAX_POST_HANDSHAKE_MESSAGE: usize = 64 * 1024;
-
-/// Records with the host at once: enough to hide its latency (WebCrypto
-/// answers from another thread).
-const MAX_OPENING: usize = 8;
 
 const HANDSHAKE_NEW_SESSION_TICKET: u8 = 4;
 const HANDSHAKE_HELLO_REQUEST: u8 = 0;
@@ -176,15 +189,8 @@ pub struct HostRecords {
     tx: Direction,
     rx: Direction,
     secrets: HandshakeSecrets,
-    /// Ciphertext not yet handed out: the rest of a record, or whole records
-    /// waiting for the one being opened.
-    incoming: Vec<u8>,
-    /// Where the first record not yet opened starts in `incoming`.
-    read_at: usize,
-    /// Where the records not yet handed out start.
-    dispatch_at: usize,
-    /// Records with the host, in order: outer type and whole length.
-    opening: VecDeque<(ContentType, usize)>,
+    /// Outer types of the records with the host, in order.
+    opening: VecDeque<ContentType>,
     rekeyed: bool,
     /// TLS 1.3 handshake messages split across records.
     handshake: Vec<u8>,
@@ -291,9 +297,6 @@ impl HostRecords {
                 secret: rx_secret,
             },
             secrets,
-            incoming: Vec::new(),
-            read_at: 0,
-            dispatch_at: 0,
             opening: VecDeque::new(),
             rekeyed: false,
             handshake: Vec::new(),
@@ -364,24 +367,31 @@ impl HostRecords {
         out.append(&mut self.jobs);
     }
 
-    /// Seals application data, in records of at most the maximum fragment.
-    pub fn write(&mut self, data: &[u8]) -> Result<(), TlsError> {
-        if self.sent_close {
-            return Err(TlsError::new(
-                "ERR_SSL_PROTOCOL_ERROR",
-                "write after close_notify",
-            ));
-        }
-        for piece in data.chunks(self.max_fragment) {
-            self.seal(ContentType::ApplicationData, piece)?;
+    /// Seals `len` bytes of application data the host keeps (SEAL_DATA jobs).
+    pub fn write_plan(&mut self, mut len: usize) -> Result<(), TlsError> {
+        self.check_open()?;
+        while len > 0 {
+            let piece = len.min(self.max_fragment);
+            self.seal(ContentType::ApplicationData, None, piece)?;
+            len -= piece;
         }
         Ok(())
+    }
+
+    fn check_open(&self) -> Result<(), TlsError> {
+        match self.sent_close {
+            true => Err(TlsError::new(
+                "ERR_SSL_PROTOCOL_ERROR",
+                "write after close_notify",
+            )),
+            false => Ok(()),
+        }
     }
 
     /// Queues close_notify (once).
     pub fn close(&mut self) {
         if !self.sent_close {
-            let _ = self.seal(
+            let _ = self.seal_own(
                 ContentType::Alert,
                 &[1, u8::from(AlertDescription::CloseNotify)],
             );
@@ -389,63 +399,91 @@ impl HostRecords {
         }
     }
 
-    fn seal(&mut self, kind: ContentType, plaintext: &[u8]) -> Result<(), TlsError> {
+    fn seal_own(&mut self, kind: ContentType, plaintext: &[u8]) -> Result<(), TlsError> {
+        self.seal(kind, Some(plaintext), plaintext.len())
+    }
+
+    /// A SEAL job for `inline`, or a SEAL_DATA job for `len` bytes the host
+    /// has; first a key update if this key has sealed enough.
+    fn seal(
+        &mut self,
+        kind: ContentType,
+        inline: Option<&[u8]>,
+        len: usize,
+    ) -> Result<(), TlsError> {
         if self.tx.seq >= KEY_UPDATE_AT {
             if !self.tls13 {
                 return Err(TlsError::ssl("too many records under one key"));
             }
             self.send_key_update(false)?;
         }
+        self.seal_now(kind, inline, len);
+        Ok(())
+    }
+
+    fn seal_now(&mut self, kind: ContentType, inline: Option<&[u8]>, len: usize) {
         let seq = self.tx.seq;
         self.tx.seq += 1;
         let nonce = Nonce::new(&self.tx.iv, seq).0;
         let jobs = &mut self.jobs;
-        jobs.push(SEAL);
+        jobs.push(if inline.is_some() { SEAL } else { SEAL_DATA });
         jobs.extend_from_slice(&nonce);
+        // TLS 1.3: the real type goes inside, after the data (RFC 8446 §5.2); no padding.
+        let inner_type = [u8::from(kind)];
+        let suffix: &[u8] = if self.tls13 { &inner_type } else { &[] };
         if self.tls13 {
-            // The real type goes inside, after the data (RFC 8446 §5.2); no padding.
-            let header = make_tls13_aad(plaintext.len() + 1 + TAG_LEN);
+            let header = make_tls13_aad(len + 1 + TAG_LEN);
             jobs.push(header.len() as u8);
             jobs.extend_from_slice(&header);
             jobs.push(header.len() as u8);
             jobs.extend_from_slice(&header);
-            jobs.extend_from_slice(&(plaintext.len() as u32 + 1).to_le_bytes());
-            jobs.extend_from_slice(plaintext);
-            jobs.push(u8::from(kind));
         } else {
-            let aad = make_tls12_aad(seq, kind, ProtocolVersion::TLSv1_2, plaintext.len());
-            let len = (EXPLICIT_NONCE_LEN + plaintext.len() + TAG_LEN) as u16;
+            let aad = make_tls12_aad(seq, kind, ProtocolVersion::TLSv1_2, len);
+            let record_len = (EXPLICIT_NONCE_LEN + len + TAG_LEN) as u16;
             jobs.push(aad.len() as u8);
             jobs.extend_from_slice(&aad);
             jobs.push((HEADER_LEN + EXPLICIT_NONCE_LEN) as u8);
             jobs.extend_from_slice(&[u8::from(kind), 3, 3]);
-            jobs.extend_from_slice(&len.to_be_bytes());
+            jobs.extend_from_slice(&record_len.to_be_bytes());
             jobs.extend_from_slice(
                 nonce
                     .get(NONCE_LEN - EXPLICIT_NONCE_LEN..)
                     .unwrap_or_default(),
             );
-            jobs.extend_from_slice(&(plaintext.len() as u32).to_le_bytes());
-            jobs.extend_from_slice(plaintext);
         }
-        Ok(())
+        match inline {
+            Some(plaintext) => {
+                jobs.extend_from_slice(&((plaintext.len() + suffix.len()) as u32).to_le_bytes());
+                jobs.extend_from_slice(plaintext);
+                jobs.extend_from_slice(suffix);
+            }
+            None => {
+                jobs.extend_from_slice(&(len as u32).to_le_bytes());
+                jobs.push(suffix.len() as u8);
+                jobs.extend_from_slice(suffix);
+            }
+        }
     }
 
     /// A fatal alert to the peer (best effort: sealed like any record), and the error.
     fn fatal(&mut self, alert: AlertDescription, err: Error) -> TlsError {
         if !self.sent_close {
-            let _ = self.seal(ContentType::Alert, &[2, u8::from(alert)]);
+            let _ = self.seal_own(ContentType::Alert, &[2, u8::from(alert)]);
             self.sent_close = true;
         }
-        err.into()
+        match err {
+            // OpenSSL's wording for TLS 1.2 AES-GCM (the engine's record_error says the same).
+            Error::DecryptError if !self.tls13 => TlsError::ssl("cipher operation failed"),
+            err => err.into(),
+        }
     }
 
     /// Sends KeyUpdate and moves our sending key on (RFC 8446 §4.6.3).
     fn send_key_update(&mut self, request_peer: bool) -> Result<(), TlsError> {
         let message = [HANDSHAKE_KEY_UPDATE, 0, 0, 1, u8::from(request_peer)];
-        // Sealed under the current key, so seal() must not see the limit again.
-        self.tx.seq = self.tx.seq.min(KEY_UPDATE_AT - 1);
-        self.seal(ContentType::Handshake, &message)?;
+        // Under the current key, whose count may be at the limit (2^24 is well
+        // within AES-GCM's 2^24.5): the update is its last record.
+        self.seal_now(ContentType::Handshake, Some(&message), message.len());
         self.next_key(0)
     }
 
@@ -469,41 +507,31 @@ impl HostRecords {
         Ok(())
     }
 
-    /// Bytes held that are not yet with the host (for backpressure).
-    pub fn buffered(&self) -> usize {
-        self.incoming.len() - self.dispatch_at
+    /// Frames the next record of the stream, whose first bytes are `head` (up
+    /// to 13: TLS 1.2 needs the explicit nonce after the header) and of which
+    /// `available` bytes have arrived. Returns its whole length, 0 if `head` is
+    /// too short to tell; the OPEN job is emitted once all of it has arrived.
+    pub fn frame(&mut self, head: &[u8], available: usize) -> Result<usize, TlsError> {
+        match self.frame_next(head, available) {
+            Ok(len) => Ok(len),
+            // Judged once the records before it are open: one may be close_notify,
+            // after which anything is ignored (RFC 8446 §6.1), and their data is the peer's.
+            Err(_) if !self.opening.is_empty() => Ok(0),
+            Err((alert, err)) => Err(self.fatal(alert, err)),
+        }
     }
 
-    /// Takes ciphertext from the transport; hands out the next record if none is out.
-    pub fn receive(&mut self, data: &[u8]) -> Result<(), TlsError> {
+    fn frame_next(
+        &mut self,
+        head: &[u8],
+        available: usize,
+    ) -> Result<usize, (AlertDescription, Error)> {
         if self.peer_closed {
-            return Ok(()); // what follows close_notify is ignored (RFC 8446 §6.1)
+            return Ok(0); // what follows close_notify is ignored (RFC 8446 §6.1)
         }
-        if self.read_at > 0 {
-            self.incoming.drain(..self.read_at);
-            self.dispatch_at -= self.read_at;
-            self.read_at = 0;
-        }
-        self.incoming.extend_from_slice(data);
-        self.dispatch()
-    }
-
-    /// Hands records out while the host may take more.
-    fn dispatch(&mut self) -> Result<(), TlsError> {
-        while self.opening.len() < MAX_OPENING && !self.peer_closed {
-            let before = self.dispatch_at;
-            self.next_open()?;
-            if self.dispatch_at == before {
-                break;
-            }
-        }
-        Ok(())
-    }
-
-    fn next_open(&mut self) -> Result<(), TlsError> {
-        let unread = self.incoming.get(self.dispatch_at..).unwrap_or_default();
-        let Some(&header) = unread.first_chunk::<HEADER_LEN>() else {
-            return Ok(());
+        let explicit = if self.tls13 { 0 } else { EXPLICIT_NONCE_LEN };
+        let Some(&header) = head.first_chunk::<HEADER_LEN>() else {
+            return Ok(0);
         };
         let [kind, v1, v2, l1, l2] = header;
         let (kind, version) = (ContentType::from(kind), u16::from_be_bytes([v1, v2]));
@@ -513,6 +541,14 @@ impl HostRecords {
         } else {
             MAX_CIPHERTEXT_TLS12
         };
+        // As rustls: an empty handshake, alert or change_cipher_spec record is
+        // malformed whatever else is wrong with it.
+        if len == 0 && kind != ContentType::ApplicationData {
+            return Err((
+                AlertDescription::DecodeError,
+                InvalidMessage::InvalidEmptyPayload.into(),
+            ));
+        }
         if !matches!(
             kind,
             ContentType::ApplicationData
@@ -520,26 +556,29 @@ impl HostRecords {
                 | ContentType::Handshake
                 | ContentType::ChangeCipherSpec
         ) {
-            return Err(self.fatal(
+            return Err((
                 AlertDescription::UnexpectedMessage,
                 InvalidMessage::InvalidContentType.into(),
             ));
         }
         if version != 0x0303 {
-            return Err(self.fatal(
+            return Err((
                 AlertDescription::ProtocolVersion,
                 InvalidMessage::UnknownProtocolVersion.into(),
             ));
         }
         if len > max {
-            return Err(self.fatal(
+            return Err((
                 AlertDescription::RecordOverflow,
                 InvalidMessage::MessageTooLarge.into(),
             ));
         }
-        if self.tls13 && kind != ContentType::ApplicationData {
-            // Only protected records may follow the handshake.
-            return Err(self.fatal(
+        // Only protected records may follow the handshake: in TLS 1.3 all look
+        // like application data, and ChangeCipherSpec is over in either.
+        if (self.tls13 && kind != ContentType::ApplicationData)
+            || kind == ContentType::ChangeCipherSpec
+        {
+            return Err((
                 AlertDescription::UnexpectedMessage,
                 Error::InappropriateMessage {
                     expect_types: vec![ContentType::ApplicationData],
@@ -547,34 +586,26 @@ impl HostRecords {
                 },
             ));
         }
-        if kind == ContentType::ChangeCipherSpec {
-            return Err(self.fatal(
-                AlertDescription::UnexpectedMessage,
-                Error::InappropriateMessage {
-                    expect_types: vec![ContentType::ApplicationData],
-                    got_type: kind,
-                },
-            ));
-        }
-        let explicit = if self.tls13 { 0 } else { EXPLICIT_NONCE_LEN };
         if len < explicit + TAG_LEN + usize::from(self.tls13) {
-            return Err(self.fatal(AlertDescription::BadRecordMac, Error::DecryptError));
+            return Err((AlertDescription::BadRecordMac, Error::DecryptError));
         }
-        let Some((explicit_nonce, ciphertext)) = unread
-            .get(HEADER_LEN..HEADER_LEN + len)
-            .and_then(|record| record.split_at_checked(explicit))
-        else {
-            return Ok(()); // the rest is on its way
+        let Some(explicit_nonce) = head.get(HEADER_LEN..HEADER_LEN + explicit) else {
+            return Ok(0);
         };
+        let whole = HEADER_LEN + len;
+        if available < whole {
+            return Ok(whole);
+        }
         let seq = self.rx.seq;
         self.rx.seq += 1;
         let mut nonce = Nonce::new(&self.rx.iv, seq).0;
         let jobs = &mut self.jobs;
         jobs.push(OPEN);
-        if self.tls13 {
+        let hint = if self.tls13 {
             jobs.extend_from_slice(&nonce);
             jobs.push(HEADER_LEN as u8);
             jobs.extend_from_slice(&header);
+            HINT_TLS13
         } else {
             // The sender chose the explicit part (RFC 5288 §3).
             for (slot, b) in nonce
@@ -593,28 +624,68 @@ impl HostRecords {
             jobs.extend_from_slice(&nonce);
             jobs.push(aad.len() as u8);
             jobs.extend_from_slice(&aad);
-        }
-        jobs.extend_from_slice(&(ciphertext.len() as u32).to_le_bytes());
-        jobs.extend_from_slice(ciphertext);
-        self.dispatch_at += HEADER_LEN + len;
-        self.opening.push_back((kind, HEADER_LEN + len));
-        Ok(())
+            if kind == ContentType::ApplicationData {
+                HINT_DATA
+            } else {
+                HINT_WHOLE
+            }
+        };
+        jobs.push((HEADER_LEN + explicit) as u8);
+        jobs.extend_from_slice(&(whole as u32).to_le_bytes());
+        jobs.push(hint);
+        self.opening.push_back(kind);
+        Ok(whole)
     }
 
     /// The host could not authenticate the record it was given.
-    pub fn open_failed(&mut self) -> TlsError {
+    pub fn open_failed(&mut self) -> Result<Opened, TlsError> {
+        if self.peer_closed {
+            return Ok(self.after_close()); // a record after close_notify is ignored, whatever it holds
+        }
         self.opening.clear();
         self.peer_closed = true; // nothing after a bad record is read
-        self.fatal(AlertDescription::BadRecordMac, Error::DecryptError)
+        Err(self.fatal(AlertDescription::BadRecordMac, Error::DecryptError))
+    }
+
+    /// A record the host had framed before close_notify was opened: ignored.
+    fn after_close(&mut self) -> Opened {
+        self.opening.pop_front();
+        Opened {
+            peer_closed: true,
+            rekeyed: false,
+        }
+    }
+
+    /// The record the host opened held `len` bytes of application data, which
+    /// it keeps (as the OPEN job's hint allowed).
+    pub fn opened_data(&mut self, len: usize) -> Result<Opened, TlsError> {
+        if self.peer_closed {
+            return Ok(self.after_close());
+        }
+        if self.opening.pop_front().is_none() {
+            return Err(internal("no record was being opened"));
+        }
+        if len > MAX_PLAINTEXT {
+            return Err(self.fatal(
+                AlertDescription::RecordOverflow,
+                Error::PeerSentOversizedRecord,
+            ));
+        }
+        Ok(Opened {
+            peer_closed: self.peer_closed,
+            rekeyed: false,
+        })
     }
 
     /// The plaintext of the record the host opened: application data goes to
     /// `out`; alerts and post-handshake messages are handled here.
     pub fn opened(&mut self, plaintext: &[u8], out: &mut Vec<u8>) -> Result<Opened, TlsError> {
-        let Some((outer, len)) = self.opening.pop_front() else {
+        if self.peer_closed {
+            return Ok(self.after_close());
+        }
+        let Some(outer) = self.opening.pop_front() else {
             return Err(internal("no record was being opened"));
         };
-        self.read_at += len;
         let (kind, content) = if self.tls13 {
             // Content, then its type, then zero padding (RFC 8446 §5.4).
             match plaintext
@@ -655,11 +726,9 @@ impl HostRecords {
         }
         let rekeyed = std::mem::take(&mut self.rekeyed);
         if rekeyed {
-            // What went out after the KeyUpdate was under the old key.
+            // What went out after the KeyUpdate was under the old key: the host frames it again.
             self.opening.clear();
-            self.dispatch_at = self.read_at;
         }
-        self.dispatch()?;
         Ok(Opened {
             peer_closed: self.peer_closed,
             rekeyed,
@@ -676,9 +745,7 @@ impl HostRecords {
         let description = AlertDescription::from(description);
         if description == AlertDescription::CloseNotify {
             self.peer_closed = true;
-            self.incoming.clear();
             self.opening.clear();
-            (self.read_at, self.dispatch_at) = (0, 0);
             return Ok(());
         }
         // TLS 1.2 warnings are ignored (as rustls does); user_canceled too, in either.
@@ -695,7 +762,7 @@ impl HostRecords {
             // TLS 1.2 renegotiation is refused as rustls refuses it: a
             // HelloRequest gets a no_renegotiation warning, anything else is fatal.
             if self.is_client && content.first() == Some(&HANDSHAKE_HELLO_REQUEST) {
-                return self.seal(
+                return self.seal_own(
                     ContentType::Alert,
                     &[1, u8::from(AlertDescription::NoRenegotiation)],
                 );

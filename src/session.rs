@@ -57,6 +57,8 @@ pub struct SessionCapture {
     offered: Mutex<Option<SessionValue>>,
     kx_hint: Mutex<Option<NamedGroup>>,
     captured: Mutex<Vec<Vec<u8>>>,
+    /// Sessions captured so far, taken or not.
+    count: AtomicU64,
 }
 
 impl std::fmt::Debug for SessionCapture {
@@ -81,7 +83,13 @@ impl SessionCapture {
             .unwrap_or_default()
     }
 
+    /// How many sessions the server has given so far.
+    pub fn count(&self) -> u64 {
+        self.count.load(Ordering::Relaxed)
+    }
+
     fn capture(&self, value: SessionValue) {
+        self.count.fetch_add(1, Ordering::Relaxed);
         let handle = remember(value);
         if let Ok(mut c) = self.captured.lock() {
             c.push(handle);

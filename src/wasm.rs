@@ -149,6 +149,12 @@ impl TlsConnection {
         self.engine.host_records()
     }
 
+    /// Whether the records may yet be handed to the host (then write in slices).
+    #[wasm_bindgen(getter, js_name = willHandOver)]
+    pub fn will_hand_over(&self) -> bool {
+        self.engine.may_hand_over()
+    }
+
     /// Jobs for the host since the last call (format in `src/records.rs`).
     #[wasm_bindgen(js_name = takeJobs)]
     pub fn take_jobs(&mut self) -> Option<Uint8Array> {
@@ -166,10 +172,33 @@ impl TlsConnection {
         Ok(flags(progress))
     }
 
-    /// Received bytes not yet handed to the host (for backpressure).
-    #[wasm_bindgen(getter)]
-    pub fn buffered(&self) -> usize {
-        self.engine.buffered()
+    /// Bytes received with the last record rustls read before it handed over:
+    /// the start of the host's stream.
+    #[wasm_bindgen(js_name = takeReceived)]
+    pub fn take_received(&mut self) -> Option<Uint8Array> {
+        let mut received = self.engine.take_received();
+        take(&mut received)
+    }
+
+    /// Frames the next record of the host's stream from its first bytes
+    /// (`head`, up to 13) and how many have arrived: its whole length (0: more
+    /// head needed); an OPEN job once all of it is there.
+    pub fn frame(&mut self, head: &[u8], available: usize) -> Result<usize, JsValue> {
+        self.engine.frame(head, available).map_err(to_js_error)
+    }
+
+    /// Seals `len` bytes of application data the host keeps (SEAL_DATA jobs).
+    #[wasm_bindgen(js_name = writePlan)]
+    pub fn write_plan(&mut self, len: usize) -> Result<(), JsValue> {
+        self.engine.write_plan(len).map_err(to_js_error)
+    }
+
+    /// The host opened a record of `len` bytes of application data it keeps
+    /// (as the OPEN job's hint allowed); returns `receive`'s flags.
+    #[wasm_bindgen(js_name = openedData)]
+    pub fn opened_data(&mut self, len: usize) -> Result<u32, JsValue> {
+        let progress = self.engine.opened_data(len).map_err(to_js_error)?;
+        Ok(flags(progress))
     }
 
     #[wasm_bindgen(js_name = takePlaintext)]
@@ -177,8 +206,10 @@ impl TlsConnection {
         take(&mut self.plaintext)
     }
 
-    /// Encrypts application data into records (collect them with `takeOutput()`).
-    pub fn write(&mut self, data: &[u8]) -> Result<(), JsValue> {
+    /// Encrypts application data into records (collect them with `takeOutput()`);
+    /// returns how many bytes it took: fewer only if the records were handed
+    /// to the host on the way (`hostRecords`), which then has the rest.
+    pub fn write(&mut self, data: &[u8]) -> Result<usize, JsValue> {
         self.engine.write(data).map_err(to_js_error)
     }
 

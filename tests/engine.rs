@@ -1210,3 +1210,415 @@ fn max_tls12_against_tls13_server_is_protocol_version_alert() {
     let code = handshake_error(options, ConnectOptions::default(), &server);
     assert_eq!(code, "ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION");
 }
+
+// ---------------------------------------------------------------------------
+// Records handed to the host after the handshake (src/records.rs), with the
+// host played here by ring, as js/record-jobs.js plays it with WebCrypto.
+// ---------------------------------------------------------------------------
+
+mod host_records {
+    use super::*;
+    use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_128_GCM, AES_256_GCM};
+    use std::collections::VecDeque;
+
+    const REKEY_SEEN: u32 = 1;
+
+    /// An open job, held back so several are out at once (as with WebCrypto).
+    struct Open {
+        key: Vec<u8>,
+        nonce: [u8; 12],
+        aad: Vec<u8>,
+        record: Vec<u8>,
+        skip: usize,
+        hint: u8,
+    }
+
+    /// The host's side of one engine: keys, received bytes, jobs out.
+    #[derive(Default)]
+    struct Host {
+        keys: [Vec<u8>; 2],
+        queue: Vec<u8>,
+        opens: VecDeque<Open>,
+        plain: Vec<u8>,
+        flags: u32,
+    }
+
+    fn key(raw: &[u8]) -> LessSafeKey {
+        let alg = if raw.len() == 16 {
+            &AES_128_GCM
+        } else {
+            &AES_256_GCM
+        };
+        LessSafeKey::new(UnboundKey::new(alg, raw).expect("AES key"))
+    }
+
+    struct Reader<'a>(&'a [u8]);
+    impl<'a> Reader<'a> {
+        fn take(&mut self, n: usize) -> &'a [u8] {
+            let (head, rest) = self.0.split_at(n);
+            self.0 = rest;
+            head
+        }
+        fn u8(&mut self) -> u8 {
+            self.take(1)[0]
+        }
+        fn u32(&mut self) -> usize {
+            u32::from_le_bytes(self.take(4).try_into().unwrap()) as usize
+        }
+    }
+
+    impl Host {
+        /// Runs the engine's jobs; sealed records go to `wire`, `data` feeds SEAL_DATA.
+        fn run(&mut self, engine: &mut Engine, data: &[u8], wire: &mut Vec<u8>) {
+            let mut jobs = Vec::new();
+            engine.take_jobs(&mut jobs);
+            let mut r = Reader(&jobs);
+            let mut data_at = 0;
+            while !r.0.is_empty() {
+                match r.u8() {
+                    1 => {
+                        let direction = r.u8() as usize;
+                        let _alg = r.u8();
+                        let len = r.u8() as usize;
+                        self.keys[direction] = r.take(len).to_vec();
+                    }
+                    kind @ (2 | 4) => {
+                        let nonce: [u8; 12] = r.take(12).try_into().unwrap();
+                        let aad_len = r.u8() as usize;
+                        let aad = r.take(aad_len).to_vec();
+                        let prefix_len = r.u8() as usize;
+                        let prefix = r.take(prefix_len).to_vec();
+                        let len = r.u32();
+                        let mut plaintext = if kind == 2 {
+                            r.take(len).to_vec()
+                        } else {
+                            let piece = data[data_at..data_at + len].to_vec();
+                            data_at += len;
+                            let suffix_len = r.u8() as usize;
+                            [piece, r.take(suffix_len).to_vec()].concat()
+                        };
+                        key(&self.keys[0])
+                            .seal_in_place_append_tag(
+                                Nonce::assume_unique_for_key(nonce),
+                                Aad::from(&aad),
+                                &mut plaintext,
+                            )
+                            .expect("seal");
+                        wire.extend_from_slice(&prefix);
+                        wire.extend_from_slice(&plaintext);
+                    }
+                    3 => {
+                        let nonce: [u8; 12] = r.take(12).try_into().unwrap();
+                        let aad_len = r.u8() as usize;
+                        let aad = r.take(aad_len).to_vec();
+                        let skip = r.u8() as usize;
+                        let len = r.u32();
+                        let hint = r.u8();
+                        let record: Vec<u8> = self.queue.drain(..len).collect();
+                        self.opens.push_back(Open {
+                            key: self.keys[1].clone(),
+                            nonce,
+                            aad,
+                            record,
+                            skip,
+                            hint,
+                        });
+                    }
+                    other => panic!("unknown job {other}"),
+                }
+            }
+            assert_eq!(data_at, data.len(), "SEAL_DATA jobs took all the data");
+        }
+
+        /// Frames up to 8 records, then opens them in order, as the JS host does.
+        fn receive(
+            &mut self,
+            engine: &mut Engine,
+            bytes: &[u8],
+            wire: &mut Vec<u8>,
+        ) -> Result<(), TlsError> {
+            self.queue.extend_from_slice(bytes);
+            loop {
+                while self.opens.len() < 8 {
+                    let head = &self.queue[..self.queue.len().min(13)];
+                    let whole = engine.frame(head, self.queue.len())?;
+                    if whole == 0 || whole > self.queue.len() {
+                        break;
+                    }
+                    self.run(engine, &[], wire);
+                }
+                let Some(open) = self.opens.pop_front() else {
+                    return Ok(());
+                };
+                let mut body = open.record[open.skip..].to_vec();
+                let opened = key(&open.key)
+                    .open_in_place(
+                        Nonce::assume_unique_for_key(open.nonce),
+                        Aad::from(&open.aad),
+                        &mut body,
+                    )
+                    .map(|p| p.to_vec());
+                let progress = match opened {
+                    Err(_) => engine.opened(None, &mut self.plain)?,
+                    Ok(p) if open.hint == 0 => {
+                        self.plain.extend_from_slice(&p);
+                        engine.opened_data(p.len())?
+                    }
+                    Ok(p) if open.hint == 1 && p.last() == Some(&23) => {
+                        self.plain.extend_from_slice(&p[..p.len() - 1]);
+                        engine.opened_data(p.len() - 1)?
+                    }
+                    Ok(p) => engine.opened(Some(&p), &mut self.plain)?,
+                };
+                if progress.rekeyed {
+                    self.flags |= REKEY_SEEN;
+                    // Framed under the old key: back to the front of the queue, in order.
+                    let stale: Vec<u8> = self.opens.drain(..).flat_map(|o| o.record).collect();
+                    self.queue.splice(0..0, stale);
+                }
+                self.run(engine, &[], wire);
+                if progress.peer_closed {
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    /// The Pair's client, with its records handed to `Host` once the engine does.
+    struct HostPair {
+        pair: Pair,
+        host: Host,
+        /// Records the client's host sealed, not yet given to the server.
+        wire: Vec<u8>,
+    }
+
+    impl HostPair {
+        fn new(server: &ServerSetup) -> Self {
+            let mut pair = Pair::new(trusting_test_ca(), ConnectOptions::default(), server);
+            pair.client.set_host_records(0b11);
+            HostPair {
+                pair,
+                host: Host::default(),
+                wire: Vec::new(),
+            }
+        }
+
+        fn client_write(&mut self, data: &[u8]) {
+            let taken = if self.pair.client.host_records() {
+                0
+            } else {
+                self.pair.client.write(data).expect("write")
+            };
+            if taken < data.len() {
+                let rest = &data[taken..];
+                self.pair.client.write_plan(rest.len()).expect("write_plan");
+                self.host.run(&mut self.pair.client, rest, &mut self.wire);
+            }
+        }
+
+        fn pump(&mut self) -> Result<(), TlsError> {
+            for _ in 0..1000 {
+                let mut from_client = self.pair.client_output();
+                self.host.run(&mut self.pair.client, &[], &mut self.wire);
+                from_client.append(&mut self.wire);
+                self.pair.feed_server(&from_client);
+                let from_server = self.pair.server_output();
+                if !from_server.is_empty() {
+                    if self.pair.client.host_records() {
+                        self.host
+                            .receive(&mut self.pair.client, &from_server, &mut self.wire)?;
+                    } else {
+                        self.pair.feed_client(&from_server)?;
+                        if self.pair.client.host_records() {
+                            let received = self.pair.client.take_received();
+                            self.host.run(&mut self.pair.client, &[], &mut self.wire);
+                            self.host
+                                .receive(&mut self.pair.client, &received, &mut self.wire)?;
+                        }
+                    }
+                }
+                if from_client.is_empty() && from_server.is_empty() && self.wire.is_empty() {
+                    return Ok(());
+                }
+            }
+            panic!("the connection never went quiet");
+        }
+
+        /// Everything the client has read, whoever decrypted it.
+        fn client_plain(&self) -> Vec<u8> {
+            [self.pair.client_plain.clone(), self.host.plain.clone()].concat()
+        }
+    }
+
+    fn transfer_both_ways(server: ServerSetup) -> HostPair {
+        let mut p = HostPair::new(&server);
+        p.pump().expect("handshake");
+        let mut down = Vec::new();
+        let mut up = Vec::new();
+        for round in 0..6 {
+            let d = pattern(40_000 + round * 1000, round);
+            p.pair.server_write(&d);
+            down.extend_from_slice(&d);
+            let u = pattern(70_000 + round, round + 50);
+            p.client_write(&u);
+            up.extend_from_slice(&u);
+            p.pump().expect("transfer");
+        }
+        assert!(
+            p.pair.client.host_records(),
+            "the client handed its records over"
+        );
+        assert_eq!(p.client_plain(), down);
+        assert_eq!(p.pair.server_plain, up);
+        assert!(p.pair.server_error.is_none(), "{:?}", p.pair.server_error);
+        p
+    }
+
+    #[test]
+    fn every_aes_gcm_suite_moves_data_both_ways_and_exports_like_rustls() {
+        for (version, suite) in [
+            (&TLS13, CipherSuite::TLS13_AES_128_GCM_SHA256),
+            (&TLS13, CipherSuite::TLS13_AES_256_GCM_SHA384),
+            (&TLS12, CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256),
+            (&TLS12, CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384),
+        ] {
+            let p = transfer_both_ways(ServerSetup::localhost().versions(&[version]).suite(suite));
+            assert_eq!(p.pair.client.protocol(), Some(version_name(version)));
+            for context in [None, Some(&b"context"[..])] {
+                let ours = p
+                    .pair
+                    .client
+                    .export_keying_material(40, b"EXPERIMENTAL-x", context)
+                    .expect("exporter");
+                let theirs = p
+                    .pair
+                    .server
+                    .export_keying_material(vec![0; 40], b"EXPERIMENTAL-x", context)
+                    .expect("exporter");
+                assert_eq!(ours, theirs, "{suite:?} exporter, context {context:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn chacha20_stays_with_rustls() {
+        let server = ServerSetup::localhost()
+            .versions(&[&TLS13])
+            .suite(CipherSuite::TLS13_CHACHA20_POLY1305_SHA256);
+        let mut p = HostPair::new(&server);
+        p.pump().expect("handshake");
+        p.pair.server_write(b"hello");
+        p.client_write(&pattern(100_000, 1));
+        p.pump().expect("transfer");
+        assert!(!p.pair.client.host_records());
+        assert_eq!(p.client_plain(), b"hello");
+    }
+
+    #[test]
+    fn key_updates_both_ways_with_records_in_flight() {
+        let server = ServerSetup::localhost().versions(&[&TLS13]);
+        let mut p = transfer_both_ways(server);
+        let mut down = p.client_plain();
+        for round in 0..3 {
+            // Records before and after the KeyUpdate arrive together: those after
+            // it were framed under the old key and are framed again.
+            let before = pattern(50_000, round);
+            p.pair.server_write(&before);
+            p.pair.server.refresh_traffic_keys().expect("key update");
+            let after = pattern(60_000, round + 7);
+            p.pair.server_write(&after);
+            p.pump().expect("after the key update");
+            down.extend_from_slice(&before);
+            down.extend_from_slice(&after);
+            let up = pattern(30_000, round + 3);
+            p.client_write(&up);
+            p.pump().expect("our records after our own key update");
+            assert!(p.pair.server_plain.ends_with(&up));
+        }
+        assert_eq!(p.client_plain(), down);
+        assert_eq!(p.host.flags & REKEY_SEEN, REKEY_SEEN);
+        assert!(p.pair.server_error.is_none(), "{:?}", p.pair.server_error);
+    }
+
+    #[test]
+    fn close_notify_both_ways() {
+        let mut p = transfer_both_ways(
+            ServerSetup::localhost()
+                .versions(&[&TLS12])
+                .suite(CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256),
+        );
+        p.pair.client.close();
+        p.pair.server.send_close_notify();
+        p.pump().expect("close");
+        assert!(p.pair.server_saw_close);
+        assert!(p.host.opens.is_empty());
+        // Writing after our close_notify is an error, not a record.
+        assert!(p.pair.client.write_plan(10).is_err());
+    }
+
+    #[test]
+    fn a_tampered_record_is_bad_record_mac_and_an_alert() {
+        let mut p = transfer_both_ways(ServerSetup::localhost().versions(&[&TLS13]));
+        p.pair.server_write(&pattern(1000, 9));
+        let mut records = p.pair.server_output();
+        let last = records.len() - 20;
+        records[last] ^= 1;
+        let err = p
+            .host
+            .receive(&mut p.pair.client, &records, &mut p.wire)
+            .expect_err("tampered");
+        assert_eq!(err.code, "ERR_SSL_DECRYPTION_FAILED_OR_BAD_RECORD_MAC");
+        // The alert is sealed and sent; the server reads bad_record_mac.
+        p.host.run(&mut p.pair.client, &[], &mut p.wire);
+        let alert = std::mem::take(&mut p.wire);
+        assert!(!alert.is_empty(), "an alert was sealed");
+        p.pair.feed_server(&alert);
+        assert!(
+            matches!(
+                p.pair.server_error,
+                Some(rustls::Error::AlertReceived(
+                    rustls::AlertDescription::BadRecordMac
+                ))
+            ),
+            "{:?}",
+            p.pair.server_error
+        );
+    }
+
+    #[test]
+    fn junk_after_the_handover_is_an_error_not_a_panic() {
+        for junk in [
+            &[0x17, 0x03, 0x03, 0xff, 0xff][..],
+            &[0x16, 0x03, 0x03, 0, 20],
+            &[0x17, 0x03, 0x01, 0, 40],
+            &[0x17, 0x03, 0x03, 0, 3, 1, 2, 3],
+            &[99, 3, 3, 0, 1, 0],
+        ] {
+            let mut p = transfer_both_ways(ServerSetup::localhost().versions(&[&TLS13]));
+            let mut bytes = junk.to_vec();
+            bytes.resize(bytes.len() + 64, 0);
+            assert!(
+                p.host
+                    .receive(&mut p.pair.client, &bytes, &mut p.wire)
+                    .is_err(),
+                "{junk:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn host_records_tls13_client_keeps_the_tickets_before_handing_over() {
+    let server = ServerSetup::localhost().versions(&[&TLS13]);
+    let mut pair = Pair::new(trusting_test_ca(), ConnectOptions::default(), &server);
+    pair.client.set_host_records(0b11);
+    pair.handshake(); // the server's tickets come after its handshake
+    assert!(
+        pair.client.host_records(),
+        "handed over after the first record"
+    );
+    assert!(
+        !pair.client.take_new_sessions().is_empty(),
+        "the ticket rustls read is kept"
+    );
+}

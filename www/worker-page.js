@@ -50,6 +50,9 @@ async function loadSettings() {
     size: Number(query.get('size') ?? 1 << 20),
     seed: Number(query.get('seed') ?? 1),
     ciphers: query.get('ciphers') ?? undefined, // e.g. TLS_AES_128_GCM_SHA256 (bench/browser.js)
+    // 'upload': the worker counts what it receives instead of echoing it;
+    // 'download': the worker sends `size` bytes (bench/browser.js)
+    mode: query.get('mode') ?? 'echo',
   };
 }
 
@@ -102,7 +105,7 @@ async function run(settings) {
   try {
     if (!worker) {
       worker = await startWorker((data) => serverEvents(data));
-      worker.postMessage({ type: 'serve', key: settings.key, cert: settings.cert });
+      worker.postMessage({ type: 'serve', key: settings.key, cert: settings.cert, mode: settings.mode, size: settings.size });
     }
     const channel = new MessageChannel();
     worker.postMessage({ type: 'accept', port: channel.port2 }, [channel.port2]);
@@ -135,6 +138,17 @@ async function run(settings) {
         socket.authorized ? 'good' : 'bad'],
       ['Handshake', `${handshakeMs.toFixed(1)} ms`],
     ]);
+    if (settings.mode === 'download') {
+      const started = performance.now();
+      let counted = 0;
+      socket.on('data', (c) => { counted += c.byteLength; });
+      await new Promise((resolve, reject) => socket.once('end', resolve).once('error', reject));
+      socket.end();
+      result.download = { receivedBytes: counted, ms: performance.now() - started };
+      result.state = 'done';
+      setStatus(`Downloaded ${counted} bytes in ${result.download.ms.toFixed(0)} ms`, 'done');
+      return;
+    }
     setStatus(`Echoing ${settings.size} bytes…`, 'running');
     const sent = payload(settings.size, settings.seed);
     const sentSha256 = await sha256(sent);
@@ -143,6 +157,12 @@ async function run(settings) {
     socket.end(sent);
     const received = await reading;
     const echoMs = performance.now() - echoStarted;
+    if (settings.mode === 'upload') {
+      result.upload = { sentBytes: sent.byteLength, countedByServer: Number(new TextDecoder().decode(received)), ms: echoMs };
+      result.state = 'done';
+      setStatus(`Uploaded ${sent.byteLength} bytes in ${echoMs.toFixed(0)} ms`, 'done');
+      return;
+    }
     await serverDone; // the worker's count of what it echoed
     result.echo = {
       sentBytes: sent.byteLength,

@@ -5,11 +5,14 @@
  * @param {import('node:stream').Duplex} stream
  * @returns {import('../index.js').Transport}
  */
+const ignore = () => {};
+
 export function duplexTransport(stream) {
   /** @type {Array<[string, (...args: any[]) => void]>} */
   let listeners = [];
   const detach = () => {
     for (const [event, fn] of listeners) stream.removeListener(event, fn);
+    if (listeners.length) stream.on('error', ignore); // a write's late EPIPE has no one left to tell
     listeners = [];
   };
   return {

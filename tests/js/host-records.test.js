@@ -1,6 +1,7 @@
 // Records handed to the host after the handshake (src/records.rs, js/record-jobs.js),
-// as browsers and workerd do with WebCrypto: forced here in Node, whose
-// crypto.subtle is WebCrypto too, against node:tls peers in both roles.
+// against node:tls peers in both roles, with each AEAD the host may use:
+// node:crypto (Node's default) and WebCrypto (browsers' and workerd's, which
+// Node has too).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
@@ -11,7 +12,6 @@ import { certs } from './helpers/certs.js';
 import { nodeServer, tlsServer } from './helpers/peers.js';
 
 const SWITCH = Symbol.for('wasm-tls.hostRecords');
-globalThis[SWITCH] = true;
 
 const sha = (b) => createHash('sha256').update(b).digest('hex');
 const SUITES = [
@@ -41,8 +41,13 @@ async function echo(socket, payload, watched = socket) {
   return { received: Buffer.concat(chunks), handedOver };
 }
 
-for (const suite of SUITES) {
-  test(`wasm-tls client, host records, ${suite[1]}: 4 MiB echoed by node:tls, exporter agrees`, async (t) => {
+for (const [aead, choice] of [['node:crypto', undefined], ['WebCrypto', 'webcrypto']]) for (const suite of SUITES) {
+  const use = (t) => {
+    globalThis[SWITCH] = choice;
+    t.after(() => { delete globalThis[SWITCH]; });
+  };
+  test(`wasm-tls client, host records (${aead}), ${suite[1]}: 4 MiB echoed by node:tls, exporter agrees`, async (t) => {
+    use(t);
     const server = await nodeServer({ ...certs.ec, ...suiteOptions(suite) });
     t.after(() => server.close());
     const socket = tls.connect({ port: server.port, host: '127.0.0.1', ca: certs.ca, servername: 'localhost', ...suiteOptions(suite) });
@@ -69,7 +74,8 @@ for (const suite of SUITES) {
     await closed;
   });
 
-  test(`wasm-tls server, host records, ${suite[1]}: node:tls client's 4 MiB echoed, close_notify both ways`, async (t) => {
+  test(`wasm-tls server, host records (${aead}), ${suite[1]}: node:tls client's 4 MiB echoed, close_notify both ways`, async (t) => {
+    use(t);
     const server = await tlsServer(t, tls, { ...certs.ec, ...suiteOptions(suite) });
     const client = ntls.connect({ port: server.port, host: '127.0.0.1', ca: certs.ca, servername: 'localhost', ...suiteOptions(suite) });
     const closed = once(client, 'close');
@@ -94,7 +100,7 @@ for (const suite of SUITES) {
 
 test('host records off by the global switch: rustls keeps the records', async (t) => {
   globalThis[SWITCH] = false;
-  t.after(() => { globalThis[SWITCH] = true; });
+  t.after(() => { delete globalThis[SWITCH]; });
   const server = await tlsServer(t, tls, certs.ec);
   const client = ntls.connect({ port: server.port, host: '127.0.0.1', ca: certs.ca, servername: 'localhost' });
   await once(client, 'secureConnect');

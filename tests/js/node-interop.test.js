@@ -115,10 +115,13 @@ test('events come in Node order: connect, secureConnect, data, end, close', asyn
 
 test('write() returns false past highWaterMark and drain follows', async (t) => {
   let total = 0;
+  let serverEnded;
+  const ended = new Promise((resolve) => { serverEnded = resolve; });
   const srv = await nodeServer(certs.ec, (s) => {
     s.pause(); // let the pipe fill up
     setTimeout(() => s.resume(), 200);
     s.on('data', (c) => { total += c.length; });
+    s.on('end', serverEnded);
   });
   t.after(() => srv.close());
   const client = await secure(connect({ host: '127.0.0.1', port: srv.port, servername: 'localhost', ca: certs.ca }));
@@ -130,7 +133,7 @@ test('write() returns false past highWaterMark and drain follows', async (t) => 
   await once(client, 'drain');
   client.end();
   await once(client, 'finish');
-  await new Promise((r) => setTimeout(r, 200));
+  await ended; // the client may finish before the server has even resumed
   assert.equal(total, (writes + 1) * chunk.length);
 });
 
