@@ -48,10 +48,19 @@ const envOff = (() => {
   }
 })();
 
+/**
+ * Bit 5: AES-GCM records go to WebCrypto once the handshake is done
+ * (js/record-jobs.js), so AES need not give way to ChaCha20 where it would
+ * otherwise run in wasm.
+ */
+const RECORDS_AES = 32;
+const recordsAes = typeof globalThis.crypto?.subtle?.encrypt === 'function' ? RECORDS_AES : 0;
+
 /** What to run natively, as a bit mask (0: nothing, all in wasm). */
 export function hostCrypto() {
-  if (envOff || globalThis[Symbol.for('wasm-tls.hostCrypto')] === false) return 0;
-  return supported;
+  const records = globalThis[Symbol.for('wasm-tls.hostRecords')] === false ? 0 : recordsAes;
+  if (envOff || globalThis[Symbol.for('wasm-tls.hostCrypto')] === false) return records;
+  return supported | records;
 }
 
 /** Slots for keys handed out by index to Rust, which frees them when rustls drops the key. */

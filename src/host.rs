@@ -62,9 +62,11 @@ extern "C" {
     fn host_open(alg: u32, id: u32, nonce: &[u8], aad: &[u8], data: &mut [u8], tag: &[u8]) -> bool;
 }
 
-/// `hostCrypto()` bits: making handshake signatures, checking signatures.
+/// `hostCrypto()` bits: making handshake signatures, checking signatures, and
+/// AES-GCM records handed to the host after the handshake (`records`).
 const SIGN: u32 = 8;
 const VERIFY: u32 = 16;
+const RECORDS_AES: u32 = 32;
 const TAG_LEN: usize = 16;
 /// TLS 1.2 AES-GCM: the record carries the last 8 nonce bytes (RFC 5288 §3).
 const EXPLICIT_NONCE_LEN: usize = 8;
@@ -428,6 +430,7 @@ fn swap_aead(suite: SupportedCipherSuite) -> SupportedCipherSuite {
 pub fn provider(base: CryptoProvider) -> CryptoProvider {
     let mask = host_crypto();
     let base = chacha_first_without_native_aes(base, mask);
+    let mask = mask & !RECORDS_AES;
     if mask == 0 {
         return base;
     }
@@ -570,12 +573,13 @@ fn host_verification(ring: WebPkiSupportedAlgorithms) -> WebPkiSupportedAlgorith
     })
 }
 
-/// Where AES-GCM would run in wasm (browsers, workerd: no constant-time AES
-/// instructions there), ChaCha20-Poly1305 is about 3 times faster, so it leads
-/// each version's suites (a peer that honours our order picks it). An explicit
-/// `ciphers` list keeps its own order.
+/// Where AES-GCM would run in wasm after the handshake too (no constant-time
+/// AES instructions there, and no WebCrypto to hand records to),
+/// ChaCha20-Poly1305 is about 3 times faster, so it leads each version's
+/// suites (a peer that honours our order picks it). An explicit `ciphers`
+/// list keeps its own order.
 fn chacha_first_without_native_aes(mut base: CryptoProvider, mask: u32) -> CryptoProvider {
-    let aes = (1 << Alg::Aes128Gcm as u32) | (1 << Alg::Aes256Gcm as u32);
+    let aes = (1 << Alg::Aes128Gcm as u32) | (1 << Alg::Aes256Gcm as u32) | RECORDS_AES;
     if mask & aes == 0 {
         base.cipher_suites.sort_by_key(|s| {
             (
