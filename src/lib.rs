@@ -17,6 +17,7 @@ pub mod error;
 #[cfg(target_arch = "wasm32")]
 mod host;
 pub mod keys;
+pub mod roots;
 pub mod server;
 pub mod session;
 pub mod tickets;

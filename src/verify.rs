@@ -19,6 +19,8 @@ use rustls::{
 use serde::Serialize;
 use x509_parser::prelude::{FromDer, SubjectPublicKeyInfo, X509Certificate};
 
+use crate::roots::Roots;
+
 mod openssl;
 
 /// OpenSSL's verification result, as Node exposes it (`err.code`, `err.message`).
@@ -452,6 +454,27 @@ where
 /// With `crls` (Node's `crl` option), as in Node every certificate in the chain
 /// must be covered by a current CRL of its issuer.
 pub fn verify_chain(
+    chain: &[CertificateDer<'_>],
+    roots: &Roots,
+    ca_certs: &[CertificateDer<'_>],
+    crls: &[webpki::CertRevocationList<'_>],
+    now: UnixTime,
+    algorithms: &WebPkiSupportedAlgorithms,
+    usage: webpki::KeyUsage,
+) -> Option<VerifyError> {
+    let verdict = judge_chain(chain, roots, ca_certs, crls, now, algorithms, usage);
+    // Without Mozilla's set a chain may fail only for want of it: say so.
+    match verdict {
+        Some(_) if roots.default_missing() => Some(VerifyError::new(
+            "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+            "unable to get local issuer certificate (the default root certificates were not loaded: \
+             see wasm-tls' loadDefaultRoots())",
+        )),
+        verdict => verdict,
+    }
+}
+
+fn judge_chain(
     chain: &[CertificateDer<'_>],
     roots: &RootCertStore,
     ca_certs: &[CertificateDer<'_>],
