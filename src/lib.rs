@@ -12,11 +12,13 @@
 pub mod certinfo;
 pub mod ciphers;
 pub mod context;
+pub mod der;
 pub mod engine;
 pub mod error;
 #[cfg(target_arch = "wasm32")]
 mod host;
 pub mod keys;
+pub mod pkcs;
 pub mod roots;
 pub mod server;
 pub mod session;
