@@ -86,6 +86,32 @@ impl<'a> Tlv<'a> {
         Some(self.tagged(TAG_OCTET_STRING)?.content)
     }
 
+    /// Whether the length is encoded in as few bytes as DER requires.
+    pub fn minimal_length(&self) -> bool {
+        let len = self.content.len();
+        let length_bytes = match len {
+            0..=0x7f => 0,
+            0x80..=0xff => 1,
+            0x100..=0xffff => 2,
+            0x1_0000..=0xff_ffff => 3,
+            _ => 4,
+        };
+        self.whole.len() == 2 + length_bytes + len
+    }
+
+    /// A non-negative INTEGER in strict DER (minimal, not negative): its
+    /// big-endian magnitude without the sign byte ("0" stays one zero byte).
+    pub fn magnitude(self) -> Option<&'a [u8]> {
+        let content = self.tagged(TAG_INTEGER)?.content;
+        match content {
+            [] => None,
+            [first, ..] if first & 0x80 != 0 => None,
+            [0, next, ..] if next & 0x80 == 0 => None,
+            [0, rest @ ..] if !rest.is_empty() => Some(rest),
+            _ => Some(content),
+        }
+    }
+
     /// The value of a non-negative INTEGER that fits in 64 bits.
     pub fn unsigned(self) -> Option<u64> {
         let content = self.tagged(TAG_INTEGER)?.content;
@@ -110,5 +136,23 @@ pub fn algorithm(t: Tlv<'_>) -> Option<(&[u8], Option<Tlv<'_>>)> {
         [oid] => Some((oid.tagged(TAG_OID)?.content, None)),
         [oid, params] => Some((oid.tagged(TAG_OID)?.content, Some(params))),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers_in_strict_der() {
+        let int = |bytes: &'static [u8]| only(bytes).unwrap();
+        assert_eq!(int(&[2, 1, 0]).magnitude(), Some(&[0u8][..]));
+        assert_eq!(int(&[2, 2, 0, 0x80]).magnitude(), Some(&[0x80u8][..]));
+        assert_eq!(int(&[2, 2, 0, 0x7f]).magnitude(), None); // not minimal
+        assert_eq!(int(&[2, 1, 0x80]).magnitude(), None); // negative
+        assert_eq!(int(&[2, 0]).magnitude(), None);
+        assert_eq!(int(&[2, 3, 1, 0, 1]).unsigned(), Some(65537));
+        assert!(int(&[2, 1, 5]).minimal_length());
+        assert!(!int(&[2, 0x81, 1, 5]).minimal_length());
     }
 }

@@ -378,14 +378,19 @@ struct RsaKey<'a> {
 }
 
 fn rsa_public_key(der: &[u8]) -> Option<RsaKey<'_>> {
-    use rsa::pkcs1::der::Decode;
-    let key = rsa::pkcs1::RsaPublicKey::from_der(der).ok()?;
-    let modulus = key.modulus.as_bytes();
+    let key = crate::der::only(der)?;
+    let [n, e] = key.sequence()?[..] else {
+        return None;
+    };
+    if ![key, n, e].iter().all(|t| t.minimal_length()) {
+        return None;
+    }
+    let modulus = n.magnitude()?;
     let top = modulus.first().filter(|b| **b != 0)?;
     let bits = modulus.len().checked_mul(8)? - top.leading_zeros() as usize;
     Some(RsaKey {
         modulus,
-        exponent: key.public_exponent.as_bytes(),
+        exponent: e.magnitude()?,
         bits,
     })
 }
