@@ -23,7 +23,7 @@ wasm-bindgen --target web --out-dir pkg --no-typescript "$wasm"
 rm -f pkg/package.json
 node scripts/patch-glue.mjs pkg/wasm_tls.js
 # npm's binaryen: Debian's (108) produces a module that fails to load after wasm-bindgen.
-node_modules/.bin/wasm-opt -Oz --strip-debug --strip-producers --enable-bulk-memory --enable-nontrapping-float-to-int --enable-simd \
+node_modules/.bin/wasm-opt -Oz --converge --strip-debug --strip-producers --enable-bulk-memory --enable-nontrapping-float-to-int --enable-simd \
   --enable-sign-ext --enable-mutable-globals \
   pkg/wasm_tls_bg.wasm -o pkg/wasm_tls_bg.wasm
 echo "$wasm" > "$stamp"
