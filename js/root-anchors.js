@@ -13,6 +13,7 @@
 //   it before its handshake (socket.js: see rootsReady()). A chain judged
 //   before they arrive fails with UNABLE_TO_GET_ISSUER_CERT_LOCALLY and a
 //   message saying so, never with a verdict made on an empty set.
+import { Buffer } from '#buffer';
 import { setDefaultRoots } from '../pkg/wasm_tls.js';
 import { engineGeneration } from './trap.js';
 
@@ -25,7 +26,7 @@ let handedTo;
 
 const url = () => new URL(/* webpackIgnore: true */ '../pkg/root-anchors.js', import.meta.url);
 
-const decode = (base64) => Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+const decode = (base64) => Buffer.from(base64, 'base64');
 
 /** The module's text read synchronously (Node, Deno, Bun), or undefined. */
 function readSync() {
