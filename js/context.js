@@ -2,6 +2,7 @@
 import { Buffer } from '#buffer';
 import { SecureContext as NativeContext } from '../pkg/wasm_tls.js';
 import { engineGeneration } from './trap.js';
+import { provideDefaultRoots } from './root-anchors.js';
 import { engineError, invalidArgType, nodeError } from './errors.js';
 
 export const DEFAULT_MIN_VERSION_INITIAL = 'TLSv1.2';
@@ -178,6 +179,8 @@ export class SecureContext {
     };
     /** Trusting the Mozilla set: a detailed peer chain ends at one of its roots, as in Node. */
     this.usesDefaultRoots = options.ca == null;
+    // Loaded apart from the wasm, on first need (js/root-anchors.js).
+    if (this.usesDefaultRoots) provideDefaultRoots();
     this._native = native;
     this._generation = engineGeneration();
     try {
@@ -189,6 +192,7 @@ export class SecureContext {
 
   /** The engine's half, as Node's `context` property holds OpenSSL's; rebuilt if the engine restarted after a trap. */
   get context() {
+    if (this.usesDefaultRoots) provideDefaultRoots();
     if (this._generation !== engineGeneration()) {
       this._context = new NativeContext(this._native);
       this._generation = engineGeneration();

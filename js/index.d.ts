@@ -131,6 +131,12 @@ export declare function relayTransport(relayUrl: string | URL, host: string, por
 export declare function duplexTransport(stream: Duplex): Transport;
 /** The WebSocket relay that `connect({ host, port })` uses where the runtime has no TCP (browsers). */
 export declare function setDefaultRelay(url: string | URL | undefined): void;
+/**
+ * Loads the Mozilla trust anchors that a context without `ca` trusts (kept out
+ * of the wasm). Node, Deno and Bun load them synchronously on first need; in
+ * browsers and workerd, await this before connecting with the default roots.
+ */
+export declare function loadDefaultRoots(): Promise<void>;
 
 export type SecureContextOptions = nodeTls.SecureContextOptions;
 /** Node's options, plus where the bytes go when not over the runtime's TCP. */
@@ -240,5 +246,6 @@ declare const tls: {
   checkServerIdentity: typeof checkServerIdentity;
   getCiphers: typeof getCiphers;
   setDefaultRelay: typeof setDefaultRelay;
+  loadDefaultRoots: typeof loadDefaultRoots;
 };
 export default tls;

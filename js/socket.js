@@ -13,6 +13,7 @@ import { checkServerIdentity } from './identity.js';
 import { duplexToWeb } from './web-streams.js';
 import { trackSocket, untrackSocket } from './trap.js';
 import { RecordJobs, hostRecordAeads } from './record-jobs.js';
+import { rootsReady } from './root-anchors.js';
 
 /** Received bytes the engine may hold while the host opens records, before the transport is paused. */
 const RECORDS_BACKLOG = 256 * 1024;
@@ -131,6 +132,9 @@ export class TLSSocket extends Duplex {
     }
     this._transport = transport;
     trackSocket(this);
+    // A context trusting the default roots, where they load asynchronously
+    // (browsers, workerd): the peer's bytes wait until they are in the engine.
+    if (!this._isServer || options.requestCert) this._waitForRoots(rootsReady(this._secureContext));
     transport.start({
       onConnect: () => {
         if (ownTransport) this.emit('connect');
@@ -215,6 +219,21 @@ export class TLSSocket extends Duplex {
       return;
     }
     this._deliver(flags);
+  }
+
+  _waitForRoots(ready) {
+    if (!ready) return;
+    this._deferred = [];
+    ready.then(() => {
+      if (this.destroyed) return;
+      const queued = this._deferred;
+      this._deferred = null;
+      for (const item of queued) {
+        if (this.destroyed) return;
+        if (item === TRANSPORT_END) this._onTransportEnd();
+        else this._onTransportData(item);
+      }
+    }, (err) => this.destroy(err));
   }
 
   _deliverDeferred(flags) {

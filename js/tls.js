@@ -10,8 +10,10 @@ import { relayTransport, toTransport } from './transports/index.js';
 import { platform } from './platform/index.js';
 import { supportedCiphers } from '../pkg/wasm_tls.js';
 import { installRootCertificates } from './root-certificates.js';
+import { loadDefaultRoots } from './root-anchors.js';
 
 export { TLSSocket, SecureContext, createSecureContext, checkServerIdentity, Server, createServer, SecurePair, createSecurePair };
+export { loadDefaultRoots };
 export {
   streamsTransport, websocketTransport, messagePortTransport, relayTransport, duplexTransport,
 } from './transports/index.js';
@@ -167,6 +169,7 @@ const tls = {
   getCiphers,
   convertALPNProtocols,
   setDefaultRelay,
+  loadDefaultRoots,
 };
 installRootCertificates(tls);
 

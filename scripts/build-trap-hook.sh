@@ -12,6 +12,6 @@ mkdir -p "$out/pkg"
 wasm-bindgen --target web --out-dir "$out/pkg" --no-typescript target/wasm32-unknown-unknown/trap-hook/wasm_tls.wasm
 rm -f "$out/pkg/package.json" # as scripts/build.sh
 node scripts/patch-glue.mjs "$out/pkg/wasm_tls.js"
-cp pkg/root-certificates.js pkg/root-certificates.json "$out/pkg/"
+cp pkg/root-certificates.js pkg/root-certificates.json pkg/root-anchors.js "$out/pkg/"
 cp -r js package.json "$out/"
 ln -s "$PWD/node_modules" "$out/node_modules"

@@ -5,9 +5,11 @@ cd "$(dirname "$0")/.."
 
 cargo build -q --release --target wasm32-unknown-unknown
 # tls.rootCertificates (js/root-certificates.js): whole Mozilla roots from the dev-dependency
-# webpki-root-certs, generated natively into pkg/, never in the wasm. Before the early exit below.
+# webpki-root-certs, and the engine's default trust anchors (pkg/root-anchors.js, from the
+# dev-dependency webpki-roots), generated natively into pkg/, never in the wasm. Before the
+# early exit below.
 roots=pkg/root-certificates
-if [[ ! -f $roots.js || ! -f $roots.json || Cargo.lock -nt $roots.js || examples/gen_root_certificates.rs -nt $roots.js ]]; then
+if [[ ! -f $roots.js || ! -f $roots.json || ! -f pkg/root-anchors.js || Cargo.lock -nt $roots.js || examples/gen_root_certificates.rs -nt $roots.js ]]; then
   cargo run -q --example gen_root_certificates -- pkg
 fi
 wasm=target/wasm32-unknown-unknown/release/wasm_tls.wasm
@@ -21,7 +23,7 @@ wasm-bindgen --target web --out-dir pkg --no-typescript "$wasm"
 rm -f pkg/package.json
 node scripts/patch-glue.mjs pkg/wasm_tls.js
 # npm's binaryen: Debian's (108) produces a module that fails to load after wasm-bindgen.
-node_modules/.bin/wasm-opt -Oz --strip-debug --strip-producers --enable-bulk-memory --enable-nontrapping-float-to-int --enable-simd \
+node_modules/.bin/wasm-opt -Oz --converge --strip-debug --strip-producers --enable-bulk-memory --enable-nontrapping-float-to-int --enable-simd \
   --enable-sign-ext --enable-mutable-globals \
   pkg/wasm_tls_bg.wasm -o pkg/wasm_tls_bg.wasm
 echo "$wasm" > "$stamp"

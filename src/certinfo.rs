@@ -13,6 +13,7 @@ use serde::Serialize;
 use x509_parser::extensions::{GeneralName, ParsedExtension};
 use x509_parser::prelude::{FromDer, X509Certificate};
 
+use crate::der::{elements, only, Tlv, TAG_OID, TAG_SEQUENCE, TAG_SET};
 use crate::error::TlsError;
 
 #[derive(Debug, Serialize, PartialEq, Eq)]
@@ -254,71 +255,8 @@ const OID_EXT_KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x25];
 const OID_RSA_ENCRYPTION: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
 const OID_EC_PUBLIC_KEY: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
 
-const TAG_OID: u8 = 0x06;
 const TAG_UTF8_STRING: u8 = 0x0c;
 const TAG_IA5_STRING: u8 = 0x16;
-const TAG_SEQUENCE: u8 = 0x30;
-const TAG_SET: u8 = 0x31;
-
-/// One DER element: its (single-byte) tag, its contents, and its whole encoding.
-#[derive(Clone, Copy, Debug)]
-struct Tlv<'a> {
-    tag: u8,
-    content: &'a [u8],
-    whole: &'a [u8],
-}
-
-/// Reads the element at the start of `input`; returns it and what follows.
-fn tlv(input: &[u8]) -> Option<(Tlv<'_>, &[u8])> {
-    let (&tag, rest) = input.split_first()?;
-    if tag & 0x1f == 0x1f {
-        return None; // high tag numbers do not occur in certificates
-    }
-    let (&first, mut rest) = rest.split_first()?;
-    let len = if first < 0x80 {
-        usize::from(first)
-    } else {
-        let n = usize::from(first & 0x7f);
-        if n == 0 || n > 4 {
-            return None; // indefinite, or larger than any certificate
-        }
-        let (bytes, after) = rest.split_at_checked(n)?;
-        rest = after;
-        bytes
-            .iter()
-            .fold(0usize, |acc, b| (acc << 8) | usize::from(*b))
-    };
-    let header = input.len() - rest.len();
-    let (content, after) = rest.split_at_checked(len)?;
-    let whole = input.get(..header + len)?;
-    Some((
-        Tlv {
-            tag,
-            content,
-            whole,
-        },
-        after,
-    ))
-}
-
-/// The elements that make up a constructed value's contents.
-fn elements(mut content: &[u8]) -> Option<Vec<Tlv<'_>>> {
-    let mut out = Vec::new();
-    while !content.is_empty() {
-        let (element, rest) = tlv(content)?;
-        out.push(element);
-        content = rest;
-    }
-    Some(out)
-}
-
-/// The single element a value is made of (nothing may follow it).
-fn only(input: &[u8]) -> Option<Tlv<'_>> {
-    match tlv(input)? {
-        (element, []) => Some(element),
-        _ => None,
-    }
-}
 
 fn der(tag: u8, content: &[u8]) -> Vec<u8> {
     let mut out = vec![tag];
@@ -1426,6 +1364,7 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::der::tlv;
 
     #[test]
     fn time_format_matches_openssl() {

@@ -14,6 +14,7 @@ use serde::Deserialize;
 use crate::ciphers;
 use crate::error::TlsError;
 use crate::keys;
+use crate::roots::Roots;
 use crate::tickets::TicketKeys;
 use crate::verify::HandshakeVerifier;
 
@@ -58,7 +59,7 @@ pub struct ContextOptions {
 }
 
 pub struct SecureContext {
-    pub roots: Arc<RootCertStore>,
+    pub roots: Roots,
     /// The `ca` certificates in full, to complete a detailed peer chain as Node does.
     pub ca_certs: Vec<CertificateDer<'static>>,
     pub crls: Vec<webpki::CertRevocationList<'static>>,
@@ -89,18 +90,6 @@ impl std::fmt::Debug for SecureContext {
             .field("crls", &self.crls.len())
             .finish()
     }
-}
-
-/// The Mozilla set, built once per instance.
-fn default_roots() -> Arc<RootCertStore> {
-    static ROOTS: OnceLock<Arc<RootCertStore>> = OnceLock::new();
-    ROOTS
-        .get_or_init(|| {
-            Arc::new(RootCertStore {
-                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-            })
-        })
-        .clone()
 }
 
 /// ring, with record protection, our signatures and signature checks moved to
@@ -206,9 +195,8 @@ impl SecureContext {
             pfx_certs.extend(pfx.extra.into_iter().filter(|c| Some(c) != leaf.as_ref()));
             certified_keys.push(certified);
         }
-        let roots = match &options.ca {
-            // With pfx extras, a copy is extended below.
-            None => default_roots(),
+        let mut own = match &options.ca {
+            None => None,
             Some(pems) => {
                 let mut store = RootCertStore::empty();
                 for pem in pems {
@@ -227,7 +215,7 @@ impl SecureContext {
                 if ca_certs.is_empty() {
                     return Err(keys::no_start_line());
                 }
-                Arc::new(store)
+                Some(store)
             }
         };
 
@@ -242,17 +230,17 @@ impl SecureContext {
         }
 
         // As in Node, the other certificates in a pfx are trusted too.
-        let roots = if pfx_certs.is_empty() {
-            roots
-        } else {
-            let mut store = (*roots).clone();
-            for cert in pfx_certs {
-                // A leaf among them is no trust anchor; skip what webpki refuses.
-                if store.add(cert.clone()).is_ok() {
-                    ca_certs.push(cert);
-                }
+        let mut extra = RootCertStore::empty();
+        let store = own.as_mut().unwrap_or(&mut extra);
+        for cert in pfx_certs {
+            // A leaf among them is no trust anchor; skip what webpki refuses.
+            if store.add(cert.clone()).is_ok() {
+                ca_certs.push(cert);
             }
-            Arc::new(store)
+        }
+        let roots = match own {
+            Some(store) => Roots::Own(Arc::new(store)),
+            None => Roots::default_set(extra),
         };
         let cipher_suites = match &options.ciphers {
             Some(list) => ciphers::select(list, &base.cipher_suites)?,

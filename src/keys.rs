@@ -80,15 +80,15 @@ fn bad_decrypt() -> TlsError {
 /// Decrypts an encrypted PKCS#8 key (DER); a missing or wrong passphrase is
 /// OpenSSL's "bad decrypt".
 fn decrypt_pkcs8(
-    encrypted: pkcs8::EncryptedPrivateKeyInfo<'_>,
+    encrypted: &[u8],
     passphrase: Option<&str>,
 ) -> Result<PrivateKeyDer<'static>, TlsError> {
-    let plain = encrypted
-        .decrypt(passphrase.ok_or_else(bad_decrypt)?)
-        .map_err(|_| bad_decrypt())?;
-    Ok(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
-        plain.as_bytes().to_vec(),
-    )))
+    let plain = match crate::pkcs::decrypt_key(encrypted, passphrase.ok_or_else(bad_decrypt)?) {
+        Ok(plain) => plain,
+        Err(crate::pkcs::Failure::Unreadable) => return Err(unsupported_key()),
+        Err(crate::pkcs::Failure::Decrypt) => return Err(bad_decrypt()),
+    };
+    Ok(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(plain)))
 }
 
 /// The first private key in PEM text, decrypted with `passphrase` if it is an
@@ -110,13 +110,59 @@ pub fn private_key(
 
 /// Whether a PKCS#8 key is an RSASSA-PSS key (id-RSASSA-PSS, 1.2.840.113549.1.1.10).
 fn is_rsassa_pss(key: &PrivateKeyDer<'_>) -> bool {
-    const ID_RSASSA_PSS: pkcs8::ObjectIdentifier =
-        pkcs8::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.10");
+    const ID_RSASSA_PSS: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0a];
     match key {
-        PrivateKeyDer::Pkcs8(der) => pkcs8::PrivateKeyInfo::try_from(der.secret_pkcs8_der())
-            .is_ok_and(|info| info.algorithm.oid == ID_RSASSA_PSS),
+        PrivateKeyDer::Pkcs8(der) => {
+            crate::pkcs::private_key_algorithm(der.secret_pkcs8_der()) == Some(ID_RSASSA_PSS)
+        }
         _ => false,
     }
+}
+
+/// The DER of the first `ENCRYPTED PRIVATE KEY` block of PEM text.
+fn encrypted_pem(pem: &str) -> Option<Vec<u8>> {
+    const BEGIN: &str = "-----BEGIN ENCRYPTED PRIVATE KEY-----";
+    const END: &str = "-----END ENCRYPTED PRIVATE KEY-----";
+    let (_, rest) = pem.split_once(BEGIN)?;
+    let (body, _) = rest.split_once(END)?;
+    base64_decode(body)
+}
+
+/// Standard base64 (RFC 4648) with padding; white space is skipped.
+fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len() / 4 * 3);
+    let (mut acc, mut bits, mut padding) = (0u32, 0u32, 0usize);
+    for c in text.bytes().filter(|c| !c.is_ascii_whitespace()) {
+        let value = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            b'=' => {
+                padding += 1;
+                continue;
+            }
+            _ => return None,
+        };
+        if padding > 0 {
+            return None; // data after padding
+        }
+        acc = (acc << 6) | u32::from(value);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    // Whole quanta only, with as much padding as they need.
+    let quantum_ok = match bits {
+        0 => padding == 0,
+        4 => padding == 2,
+        2 => padding == 1,
+        _ => false,
+    };
+    (quantum_ok && acc & ((1 << bits) - 1) == 0).then_some(out)
 }
 
 fn read_private_key(
@@ -127,10 +173,11 @@ fn read_private_key(
         return der_private_key(der, passphrase);
     }
     if pem.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") {
-        let (_, doc) = pkcs8::SecretDocument::from_pem(pem).map_err(|_| bad_base64())?;
-        let encrypted = pkcs8::EncryptedPrivateKeyInfo::try_from(doc.as_bytes())
-            .map_err(|_| unsupported_key())?;
-        return decrypt_pkcs8(encrypted, passphrase);
+        let der = encrypted_pem(pem).ok_or_else(bad_base64)?;
+        if !crate::pkcs::is_encrypted_key(&der) {
+            return Err(unsupported_key());
+        }
+        return decrypt_pkcs8(&der, passphrase);
     }
     if pem.contains("Proc-Type: 4,ENCRYPTED") {
         // OpenSSL's legacy PEM encryption (MD5-derived keys) is not supported.
@@ -151,8 +198,8 @@ fn der_private_key(
     der: Vec<u8>,
     passphrase: Option<&str>,
 ) -> Result<PrivateKeyDer<'static>, TlsError> {
-    if let Ok(encrypted) = pkcs8::EncryptedPrivateKeyInfo::try_from(der.as_slice()) {
-        return decrypt_pkcs8(encrypted, passphrase);
+    if crate::pkcs::is_encrypted_key(&der) {
+        return decrypt_pkcs8(&der, passphrase);
     }
     PrivateKeyDer::try_from(der).map_err(|_| unsupported_key())
 }
@@ -215,98 +262,24 @@ fn pfx_decode_error() -> TlsError {
 /// PBKDF2 and AES, SHA-256 MAC). The MAC is checked first, so a wrong
 /// password is "mac verify failure", as in Node. The legacy RC2/3DES
 /// PKCS#12 encryptions are refused with a way out.
-pub fn pfx(der_bytes: &[u8], password: &str) -> Result<Pfx, TlsError> {
-    use pkcs12::cert_type::CertBag;
-    use pkcs12::pfx::Pfx as PfxAsn1;
-    use pkcs12::safe_bag::SafeContents;
-    use pkcs8::der::asn1::{AnyRef, OctetString};
-    use pkcs8::der::{Decode, Encode};
-
-    let pfx = PfxAsn1::from_der(der_bytes).map_err(|_| pfx_decode_error())?;
-    let data_of = |info: &cms::content_info::ContentInfo| -> Result<Vec<u8>, TlsError> {
-        let octets: OctetString = info.content.decode_as().map_err(|_| pfx_decode_error())?;
-        Ok(octets.as_bytes().to_vec())
-    };
-    if pfx.auth_safe.content_type != pkcs8::der::oid::db::rfc5911::ID_DATA {
-        return Err(unsupported_pfx("public-key integrity mode"));
-    }
-    let auth_safe = data_of(&pfx.auth_safe)?;
-
-    let mac = pfx.mac_data.as_ref().ok_or_else(mac_verify_failure)?;
-    if mac.mac.algorithm.oid != pkcs8::der::oid::db::rfc5912::ID_SHA_256 {
-        return Err(unsupported_pfx("MAC digest other than SHA-256"));
-    }
-    let mac_key = pkcs12::kdf::derive_key_utf8::<sha2::Sha256>(
-        password,
-        mac.mac_salt.as_bytes(),
-        pkcs12::kdf::Pkcs12KeyType::Mac,
-        mac.iterations,
-        32,
-    )
-    .map_err(|_| mac_verify_failure())?;
-    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &mac_key);
-    ring::hmac::verify(&key, &auth_safe, mac.mac.digest.as_bytes())
-        .map_err(|_| mac_verify_failure())?;
-
-    let infos = Vec::<cms::content_info::ContentInfo>::from_der(&auth_safe)
-        .map_err(|_| pfx_decode_error())?;
-    let mut certs = Vec::new();
-    let mut keys = Vec::new();
-    for info in &infos {
-        let contents = if info.content_type == pkcs8::der::oid::db::rfc5911::ID_DATA {
-            data_of(info)?
-        } else if info.content_type == pkcs8::der::oid::db::rfc5911::ID_ENCRYPTED_DATA {
-            let encrypted: cms::encrypted_data::EncryptedData =
-                info.content.decode_as().map_err(|_| pfx_decode_error())?;
-            let algorithm = encrypted
-                .enc_content_info
-                .content_enc_alg
-                .to_der()
-                .map_err(|_| pfx_decode_error())?;
-            let scheme = pkcs8::pkcs5::EncryptionScheme::from_der(&algorithm)
-                .map_err(|_| unsupported_pfx("legacy PKCS#12 encryption"))?;
-            let ciphertext = encrypted
-                .enc_content_info
-                .encrypted_content
-                .as_ref()
-                .ok_or_else(pfx_decode_error)?;
-            scheme
-                .decrypt(password, ciphertext.as_bytes())
-                .map_err(|_| mac_verify_failure())?
-        } else {
-            continue;
-        };
-        let bags = SafeContents::from_der(&contents).map_err(|_| pfx_decode_error())?;
-        for bag in bags {
-            let inner = AnyRef::from_der(&bag.bag_value).map_err(|_| pfx_decode_error())?;
-            let inner = inner.value();
-            if bag.bag_id == pkcs12::PKCS_12_CERT_BAG_OID {
-                let cert = CertBag::from_der(inner).map_err(|_| pfx_decode_error())?;
-                if cert.cert_id == pkcs12::PKCS_12_X509_CERT_OID {
-                    certs.push(CertificateDer::from(cert.cert_value.as_bytes().to_vec()));
-                }
-            } else if bag.bag_id == pkcs12::PKCS_12_PKCS8_KEY_BAG_OID {
-                let encrypted = pkcs8::EncryptedPrivateKeyInfo::try_from(inner)
-                    .map_err(|_| pfx_decode_error())?;
-                let plain = encrypted
-                    .decrypt(password)
-                    .map_err(|_| unsupported_pfx("legacy PKCS#12 key encryption"))?;
-                keys.push(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
-                    plain.as_bytes().to_vec(),
-                )));
-            } else if bag.bag_id == pkcs12::PKCS_12_KEY_BAG_OID {
-                keys.push(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
-                    inner.to_vec(),
-                )));
-            }
-        }
-    }
-    let key = keys
+pub fn pfx(der: &[u8], password: &str) -> Result<Pfx, TlsError> {
+    use crate::pkcs::PfxError;
+    let contents = crate::pkcs::read_pfx(der, password).map_err(|e| match e {
+        PfxError::Decode => pfx_decode_error(),
+        PfxError::Mac => mac_verify_failure(),
+        PfxError::Unsupported(what) => unsupported_pfx(what),
+    })?;
+    let key =
+        contents.keys.into_iter().next().ok_or_else(|| {
+            TlsError::new("ERR_CRYPTO_PKCS12_PARSE_ERROR", "no private key in pfx")
+        })?;
+    let certs: Vec<CertificateDer<'static>> = contents
+        .certs
         .into_iter()
-        .next()
-        .ok_or_else(|| TlsError::new("ERR_CRYPTO_PKCS12_PARSE_ERROR", "no private key in pfx"))?;
+        .map(CertificateDer::from)
+        .collect();
     Ok(Pfx {
-        key,
+        key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key)),
         chain: certs.clone(),
         extra: certs,
     })
@@ -318,4 +291,26 @@ fn unsupported_pfx(what: &str) -> TlsError {
         " ({what} in pfx: re-export it with `openssl pkcs12 -export` from OpenSSL 3, which uses AES and SHA-256)"
     ));
     e
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_follows_rfc4648() {
+        for (text, bytes) in [
+            ("", &b""[..]),
+            ("Zg==", b"f"),
+            ("Zm8=", b"fo"),
+            ("Zm9v", b"foo"),
+            ("Zm9v\nYmFy\n", b"foobar"),
+            ("+/+/", &[0xfb, 0xff, 0xbf]),
+        ] {
+            assert_eq!(base64_decode(text).as_deref(), Some(bytes), "{text}");
+        }
+        for bad in ["Zg", "Zg=", "Zm9=", "Zg==Zg==", "Z!==", "Zh=="] {
+            assert_eq!(base64_decode(bad), None, "{bad}");
+        }
+    }
 }

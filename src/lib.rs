@@ -12,12 +12,15 @@
 pub mod certinfo;
 pub mod ciphers;
 pub mod context;
+pub mod der;
 pub mod engine;
 pub mod error;
 #[cfg(target_arch = "wasm32")]
 mod host;
 pub mod keys;
+pub mod pkcs;
 pub mod records;
+pub mod roots;
 pub mod server;
 pub mod session;
 pub mod tickets;

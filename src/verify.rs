@@ -19,6 +19,8 @@ use rustls::{
 use serde::Serialize;
 use x509_parser::prelude::{FromDer, SubjectPublicKeyInfo, X509Certificate};
 
+use crate::roots::Roots;
+
 mod openssl;
 
 /// OpenSSL's verification result, as Node exposes it (`err.code`, `err.message`).
@@ -376,14 +378,19 @@ struct RsaKey<'a> {
 }
 
 fn rsa_public_key(der: &[u8]) -> Option<RsaKey<'_>> {
-    use rsa::pkcs1::der::Decode;
-    let key = rsa::pkcs1::RsaPublicKey::from_der(der).ok()?;
-    let modulus = key.modulus.as_bytes();
+    let key = crate::der::only(der)?;
+    let [n, e] = key.sequence()?[..] else {
+        return None;
+    };
+    if ![key, n, e].iter().all(|t| t.minimal_length()) {
+        return None;
+    }
+    let modulus = n.magnitude()?;
     let top = modulus.first().filter(|b| **b != 0)?;
     let bits = modulus.len().checked_mul(8)? - top.leading_zeros() as usize;
     Some(RsaKey {
         modulus,
-        exponent: key.public_exponent.as_bytes(),
+        exponent: e.magnitude()?,
         bits,
     })
 }
@@ -452,6 +459,27 @@ where
 /// With `crls` (Node's `crl` option), as in Node every certificate in the chain
 /// must be covered by a current CRL of its issuer.
 pub fn verify_chain(
+    chain: &[CertificateDer<'_>],
+    roots: &Roots,
+    ca_certs: &[CertificateDer<'_>],
+    crls: &[webpki::CertRevocationList<'_>],
+    now: UnixTime,
+    algorithms: &WebPkiSupportedAlgorithms,
+    usage: webpki::KeyUsage,
+) -> Option<VerifyError> {
+    let verdict = judge_chain(chain, roots, ca_certs, crls, now, algorithms, usage);
+    // Without Mozilla's set a chain may fail only for want of it: say so.
+    match verdict {
+        Some(_) if roots.default_missing() => Some(VerifyError::new(
+            "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+            "unable to get local issuer certificate (the default root certificates were not loaded: \
+             see wasm-tls' loadDefaultRoots())",
+        )),
+        verdict => verdict,
+    }
+}
+
+fn judge_chain(
     chain: &[CertificateDer<'_>],
     roots: &RootCertStore,
     ca_certs: &[CertificateDer<'_>],

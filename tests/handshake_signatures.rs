@@ -847,6 +847,9 @@ fn spki_of(der: &[u8]) -> Option<Vec<u8>> {
 // ---------------------------------------------------------------------------
 
 fn client() -> Engine {
+    // No `ca`: Mozilla's roots, handed to the engine as the JS side does (src/roots.rs).
+    let anchors = wasm_tls::roots::encode_anchors(webpki_roots::TLS_SERVER_ROOTS).expect("anchors");
+    wasm_tls::roots::set_default_roots(&anchors).expect("default roots");
     let context = SecureContext::new(&ContextOptions::default()).expect("secure context");
     match Engine::client(
         Arc::new(context),
