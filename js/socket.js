@@ -16,7 +16,7 @@ import { RecordJobs, hostRecordAeads } from './record-jobs.js';
 import { rootsReady } from './root-anchors.js';
 
 /** Received bytes the engine may hold while the host opens records, before the transport is paused. */
-const RECORDS_BACKLOG = 256 * 1024;
+const RECORDS_BACKLOG = 1024 * 1024;
 /** Bytes per engine.write() while the engine may still hand its records over. */
 const WRITE_SLICE = 64 * 1024;
 

@@ -130,9 +130,13 @@ enum Layer {
     Gone,
 }
 
-/// A TLS 1.3 client hands over once rustls has stored the server's tickets
+/// Records are handed over once data flows: after this many records either
+/// way (a connection that only shakes hands, or exchanges a line, never pays
+/// for the handover).
+const RECORDS_BEFORE_HANDOVER: u32 = 4;
+/// A TLS 1.3 client also waits until rustls has stored the server's tickets
 /// (OpenSSL and rustls servers send two, not always before their first data),
-/// or after this many records either way without them.
+/// or this many records either way without them.
 const CLIENT_TICKETS_BEFORE_HANDOVER: u64 = 2;
 const CLIENT_RECORDS_BEFORE_HANDOVER: u32 = 16;
 
@@ -464,16 +468,20 @@ impl Engine {
         };
         let tls13 = conn.protocol_version() == Some(ProtocolVersion::TLSv1_3);
         let tickets = self.sessions.as_ref().map_or(0, |s| s.count());
+        let records = self
+            .records_after_handshake
+            .saturating_add(self.records_written);
         let client_waits = !self.is_server
             && tls13
             && tickets < CLIENT_TICKETS_BEFORE_HANDOVER
             && self.records_after_handshake < CLIENT_RECORDS_BEFORE_HANDOVER
             && self.records_written < CLIENT_RECORDS_BEFORE_HANDOVER;
+        let waits = client_waits || records < RECORDS_BEFORE_HANDOVER;
         if self.host_aeads & (1 << aead) == 0
             || conn.is_handshaking()
             || self.unaligned != Some(0)
             || self.peer_closed
-            || client_waits
+            || waits
         {
             return Ok(());
         }
@@ -507,13 +515,6 @@ impl Engine {
         let extracted = conn
             .dangerous_extract_secrets()
             .map_err(|e| self.fail(TlsError::new("ERR_SSL_INTERNAL_ERROR", e.to_string())))?;
-        // A key update rustls saw would leave the logged secrets behind.
-        if !HostRecords::can_take_over(&extracted, version, is_client, &secrets) {
-            return Err(self.fail(TlsError::new(
-                "ERR_SSL_INTERNAL_ERROR",
-                "traffic keys changed before the record layer was handed over",
-            )));
-        }
         let mut records =
             HostRecords::new(extracted, version, is_client, secrets).map_err(|e| self.fail(e))?;
         records.set_max_fragment(self.max_fragment);

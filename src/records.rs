@@ -252,13 +252,50 @@ fn tls13_key_iv(aead: Aead, secret: &[u8]) -> Option<(Vec<u8>, Iv)> {
     .then(|| (key, Iv::new(iv)))
 }
 
+/// The AES-256-GCM key and IV a TLS 1.3 SHA-384 traffic secret gives, in
+/// rustls' form (for the fuzz target: rustls can make a 32-byte key only).
+pub fn tls13_aes256_keys(secret: &[u8]) -> Option<ConnectionTrafficSecrets> {
+    let (key, iv) = tls13_key_iv(Aead::Aes256Gcm, secret)?;
+    let key: [u8; 32] = key.try_into().ok()?;
+    Some(ConnectionTrafficSecrets::Aes256Gcm {
+        key: key.into(),
+        iv,
+    })
+}
+
+/// Key updates rustls may have applied before handing over: a handful at most
+/// (it hands over within a few records of the handshake).
+const MAX_GENERATIONS: usize = 64;
+
+/// The traffic secret, `logged` or one of its later generations (RFC 8446
+/// §7.2), that gives `key` and `iv`.
+fn current_generation(aead: Aead, logged: &[u8], key: &[u8], iv: &Iv) -> Result<Vec<u8>, TlsError> {
+    let mut secret = logged.to_vec();
+    for _ in 0..MAX_GENERATIONS {
+        if tls13_key_iv(aead, &secret).is_some_and(|(k, i)| k == key && i.as_ref() == iv.as_ref()) {
+            return Ok(secret);
+        }
+        let mut next = vec![0u8; secret.len()];
+        if secret.is_empty() || !expand_label(aead, &secret, b"traffic upd", &[], &mut next) {
+            break;
+        }
+        secret.fill(0);
+        secret = next;
+    }
+    secret.fill(0);
+    Err(internal(
+        "the traffic keys do not follow from the logged secrets",
+    ))
+}
+
 fn internal(message: &str) -> TlsError {
     TlsError::new("ERR_SSL_INTERNAL_ERROR", message)
 }
 
 impl HostRecords {
-    /// Takes over from rustls, or says why it cannot (then rustls must carry on:
-    /// the caller checks before giving the connection up, see `can_take_over`).
+    /// Takes over from rustls. TLS 1.3: each direction's traffic secret is the
+    /// logged one or a later generation of it (rustls may have seen key updates
+    /// before handing over); the one whose key and IV rustls was using is kept.
     pub fn new(
         extracted: ExtractedSecrets,
         version: ProtocolVersion,
@@ -271,15 +308,15 @@ impl HostRecords {
         let (aead, tx_key, tx_iv) =
             traffic_key(tx).ok_or_else(|| internal("not an AES-GCM suite"))?;
         let (_, rx_key, rx_iv) = traffic_key(rx).ok_or_else(|| internal("not an AES-GCM suite"))?;
-        let (tx_secret, rx_secret) = match (tls13, is_client) {
-            (false, _) => (Vec::new(), Vec::new()),
-            (true, true) => (
-                secrets.client_traffic.clone(),
-                secrets.server_traffic.clone(),
-            ),
-            (true, false) => (
-                secrets.server_traffic.clone(),
-                secrets.client_traffic.clone(),
+        let (tx_logged, rx_logged) = match is_client {
+            true => (&secrets.client_traffic, &secrets.server_traffic),
+            false => (&secrets.server_traffic, &secrets.client_traffic),
+        };
+        let (tx_secret, rx_secret) = match tls13 {
+            false => (Vec::new(), Vec::new()),
+            true => (
+                current_generation(aead, tx_logged, tx_key, tx_iv)?,
+                current_generation(aead, rx_logged, rx_key, rx_iv)?,
             ),
         };
         let mut records = HostRecords {
@@ -308,37 +345,6 @@ impl HostRecords {
         records.set_key(0, tx_key, tx_iv.as_ref());
         records.set_key(1, rx_key, rx_iv.as_ref());
         Ok(records)
-    }
-
-    /// Whether everything needed after the handshake is at hand: TLS 1.3 traffic
-    /// secrets that still match the keys in use (no key update happened under
-    /// rustls) and the exporter secret; for TLS 1.2, the master secret and both randoms.
-    pub fn can_take_over(
-        extracted: &ExtractedSecrets,
-        version: ProtocolVersion,
-        is_client: bool,
-        secrets: &HandshakeSecrets,
-    ) -> bool {
-        let (Some((aead, tx_key, tx_iv)), Some((_, rx_key, rx_iv))) =
-            (traffic_key(&extracted.tx.1), traffic_key(&extracted.rx.1))
-        else {
-            return false;
-        };
-        if version != ProtocolVersion::TLSv1_3 {
-            return secrets.master_secret.len() == 48
-                && secrets.client_random.len() == 32
-                && secrets.server_random.len() == 32;
-        }
-        let (tx_secret, rx_secret) = match is_client {
-            true => (&secrets.client_traffic, &secrets.server_traffic),
-            false => (&secrets.server_traffic, &secrets.client_traffic),
-        };
-        let same = |secret: &[u8], key: &[u8], iv: &Iv| {
-            tls13_key_iv(aead, secret).is_some_and(|(k, i)| k == key && i.as_ref() == iv.as_ref())
-        };
-        !secrets.exporter.is_empty()
-            && same(tx_secret, tx_key, tx_iv)
-            && same(rx_secret, rx_key, rx_iv)
     }
 
     pub fn set_max_fragment(&mut self, size: usize) {

@@ -1548,6 +1548,29 @@ mod host_records {
     }
 
     #[test]
+    fn key_updates_rustls_saw_before_handing_over_are_followed() {
+        let server = ServerSetup::localhost().versions(&[&TLS13]);
+        let mut p = HostPair::new(&server);
+        p.pump().expect("handshake");
+        // Under rustls still (no data yet): both sides move to their next keys.
+        p.pair.server.refresh_traffic_keys().expect("key update");
+        p.pump().expect("key update under rustls");
+        assert!(!p.pair.client.host_records());
+        let down = pattern(200_000, 4);
+        p.pair.server_write(&down);
+        let up = pattern(150_000, 5);
+        p.client_write(&up);
+        p.pump().expect("after the handover");
+        assert!(
+            p.pair.client.host_records(),
+            "handed over with updated keys"
+        );
+        assert_eq!(p.client_plain(), down);
+        assert_eq!(p.pair.server_plain, up);
+        assert!(p.pair.server_error.is_none(), "{:?}", p.pair.server_error);
+    }
+
+    #[test]
     fn close_notify_both_ways() {
         let mut p = transfer_both_ways(
             ServerSetup::localhost()
@@ -1621,11 +1644,15 @@ fn host_records_tls13_client_keeps_the_tickets_before_handing_over() {
     pair.client.set_host_records(0b11);
     pair.handshake(); // the server's tickets come after its handshake
     assert!(
-        pair.client.host_records(),
-        "handed over after the first record"
+        !pair.client.host_records(),
+        "no data yet: nothing handed over"
     );
+    pair.server_write(&pattern(100_000, 3));
+    let records = pair.server_output();
+    pair.feed_client(&records).expect("data");
+    assert!(pair.client.host_records(), "handed over once data flowed");
     assert!(
         !pair.client.take_new_sessions().is_empty(),
-        "the ticket rustls read is kept"
+        "the tickets rustls read are kept"
     );
 }
