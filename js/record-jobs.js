@@ -14,6 +14,10 @@ import { hostCrypto } from './host-crypto.js';
 const subtle = globalThis.crypto?.subtle;
 const nodeCrypto = globalThis.process?.getBuiltinModule?.('node:crypto');
 const TAG_LEN = 16;
+/** src/records.rs `Aead` bits: AES-128-GCM, AES-256-GCM; ChaCha20-Poly1305 is bit 2. */
+const AES_GCM = 0b11;
+/** By src/records.rs `Aead` number. */
+const NODE_NAMES = ['aes-128-gcm', 'aes-256-gcm', 'chacha20-poly1305'];
 const GCM = { authTagLength: TAG_LEN };
 
 /**
@@ -22,6 +26,8 @@ const GCM = { authTagLength: TAG_LEN };
  * (and rejects if the record is not authentic).
  */
 const webCrypto = typeof subtle?.encrypt === 'function' && {
+  /** AES-128-GCM and AES-256-GCM (WebCrypto has no ChaCha20-Poly1305). */
+  aeads: AES_GCM,
   importKey: (raw, direction) => subtle.importKey('raw', raw, 'AES-GCM', false, [direction === 0 ? 'encrypt' : 'decrypt']),
   seal: async (key, iv, additionalData, data) => [new Uint8Array(await subtle.encrypt({ name: 'AES-GCM', iv, additionalData }, key, data))],
   open: async (key, iv, additionalData, data) => new Uint8Array(await subtle.decrypt({ name: 'AES-GCM', iv, additionalData }, key, data)),
@@ -29,16 +35,20 @@ const webCrypto = typeof subtle?.encrypt === 'function' && {
 
 /** node:crypto, synchronous (OpenSSL in Node), wrapped in settled promises to share the path. */
 const nodeAead = typeof nodeCrypto?.createCipheriv === 'function' && typeof nodeCrypto.createSecretKey === 'function' && {
-  importKey: async (raw) => nodeCrypto.createSecretKey(raw),
-  seal: async (key, iv, additionalData, data) => {
-    const cipher = nodeCrypto.createCipheriv(`aes-${key.symmetricKeySize * 8}-gcm`, key, iv, GCM);
+  /** What this runtime's node:crypto does of AES-128-GCM, AES-256-GCM, ChaCha20-Poly1305 (not Bun). */
+  get aeads() {
+    return hostCrypto() & 0b111;
+  },
+  importKey: async (raw, direction, algorithm) => ({ name: NODE_NAMES[algorithm], key: nodeCrypto.createSecretKey(raw) }),
+  seal: async ({ name, key }, iv, additionalData, data) => {
+    const cipher = nodeCrypto.createCipheriv(name, key, iv, GCM);
     cipher.setAAD(additionalData);
     const sealed = cipher.update(data);
     cipher.final();
     return [sealed, cipher.getAuthTag()];
   },
-  open: async (key, iv, additionalData, data) => {
-    const decipher = nodeCrypto.createDecipheriv(`aes-${key.symmetricKeySize * 8}-gcm`, key, iv, GCM);
+  open: async ({ name, key }, iv, additionalData, data) => {
+    const decipher = nodeCrypto.createDecipheriv(name, key, iv, GCM);
     decipher.setAAD(additionalData);
     decipher.setAuthTag(data.subarray(data.length - TAG_LEN));
     const plaintext = decipher.update(data.subarray(0, data.length - TAG_LEN));
@@ -94,12 +104,13 @@ const SEALING_WINDOW = 256 * 1024;
 const REKEYED = 4;
 const PEER_CLOSED = 2;
 
-/** src/records.rs `Aead` bits: AES-128-GCM, AES-256-GCM. */
-const AES_GCM = 0b11;
 
-/** Which AEADs the engine should hand over after the handshake (0: none). */
-export function hostRecordAeads() {
-  return chooseAead() ? AES_GCM : 0;
+/**
+ * The AEAD a new connection hands its records to after the handshake, or
+ * null; its `aeads` are the bits for TlsConnection.setHostRecords().
+ */
+export function hostRecordAead() {
+  return chooseAead();
 }
 
 /** Reads the job stream of src/records.rs. */
@@ -125,12 +136,13 @@ class Reader {
 export class RecordJobs {
   /**
    * @param {any} engine the TlsConnection, once `hostRecords` is true
+   * @param {{ aeads: number, importKey: Function, seal: Function, open: Function }} aead from hostRecordAead(), as the engine was told
    * @param {{ writeRecords(parts: Uint8Array[]): void, recordOpened(flags: number, data?: Uint8Array): void, recordFailed(err: Error): void }} socket
    */
-  constructor(engine, socket) {
+  constructor(engine, socket, aead) {
     this.engine = engine;
     this.socket = socket;
-    this.aead = chooseAead();
+    this.aead = aead;
     /** @type {[Promise<CryptoKey> | null, Promise<CryptoKey> | null]} send, receive */
     this.keys = [null, null];
     /** Resolves once every record sealed so far has been written, in order. */
@@ -259,11 +271,11 @@ export class RecordJobs {
       if (kind !== SEAL && kind !== SEAL_DATA) flush();
       if (kind === KEY) {
         const direction = r.u8();
-        r.u8(); // the algorithm: the key's length tells AES-128 from AES-256
+        const algorithm = r.u8();
         const view = r.take(r.u8());
         const raw = view.slice();
         view.fill(0); // the job stream is ours: no copy of the key is left in it
-        this.keys[direction] = this.aead.importKey(raw, direction);
+        this.keys[direction] = this.aead.importKey(raw, direction, algorithm);
         this.keys[direction].finally(() => raw.fill(0)).catch(() => {});
       } else if (kind === SEAL || kind === SEAL_DATA) {
         const iv = r.take(NONCE_LEN);

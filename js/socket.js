@@ -12,7 +12,7 @@ import { SecureContext, alpnList, createSecureContext } from './context.js';
 import { checkServerIdentity } from './identity.js';
 import { duplexToWeb } from './web-streams.js';
 import { trackSocket, untrackSocket } from './trap.js';
-import { RecordJobs, hostRecordAeads } from './record-jobs.js';
+import { RecordJobs, hostRecordAead } from './record-jobs.js';
 import { rootsReady } from './root-anchors.js';
 
 /** Received bytes the engine may hold while the host opens records, before the transport is paused. */
@@ -124,7 +124,8 @@ export class TLSSocket extends Duplex {
           alpnProtocols: alpnList(options.ALPNProtocols),
           session: sessionBytes(options.session),
         });
-        this._engine.setHostRecords(hostRecordAeads());
+        this._recordAead = hostRecordAead();
+        this._engine.setHostRecords(this._recordAead?.aeads ?? 0);
       }
     } catch (e) {
       transport.destroy();
@@ -261,7 +262,7 @@ export class TLSSocket extends Duplex {
   /** Runs the engine's jobs for the host, once it has handed its records over. */
   _runRecords() {
     if (!this._records) {
-      this._records = new RecordJobs(this._engine, this);
+      this._records = new RecordJobs(this._engine, this, this._recordAead);
       this._records.start();
     }
     this._records?.run();
@@ -550,7 +551,8 @@ export class TLSSocket extends Duplex {
         requestCert: Boolean(options.requestCert),
         rejectUnauthorized: options.rejectUnauthorized !== false,
       });
-      this._engine.setHostRecords(hostRecordAeads());
+      this._recordAead = hostRecordAead();
+      this._engine.setHostRecords(this._recordAead?.aeads ?? 0);
     } catch (e) {
       this._sendAcceptorAlert();
       this._fail(engineError(e));

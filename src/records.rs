@@ -75,20 +75,27 @@ const HANDSHAKE_KEY_UPDATE: u8 = 24;
 pub enum Aead {
     Aes128Gcm = 0,
     Aes256Gcm = 1,
+    Chacha20Poly1305 = 2,
 }
 
 impl Aead {
     fn key_len(self) -> usize {
         match self {
             Aead::Aes128Gcm => 16,
-            Aead::Aes256Gcm => 32,
+            Aead::Aes256Gcm | Aead::Chacha20Poly1305 => 32,
         }
     }
 
+    /// The suite's hash: SHA-384 for AES-256-GCM, SHA-256 for the others (TLS 1.2 and 1.3).
+    fn sha384(self) -> bool {
+        self == Aead::Aes256Gcm
+    }
+
     fn hkdf(self) -> hkdf::Algorithm {
-        match self {
-            Aead::Aes128Gcm => hkdf::HKDF_SHA256,
-            Aead::Aes256Gcm => hkdf::HKDF_SHA384,
+        if self.sha384() {
+            hkdf::HKDF_SHA384
+        } else {
+            hkdf::HKDF_SHA256
         }
     }
 }
@@ -209,6 +216,9 @@ fn traffic_key(secrets: &ConnectionTrafficSecrets) -> Option<(Aead, &[u8], &Iv)>
         ConnectionTrafficSecrets::Aes256Gcm { key, iv } => {
             Some((Aead::Aes256Gcm, key.as_ref(), iv))
         }
+        ConnectionTrafficSecrets::Chacha20Poly1305 { key, iv } => {
+            Some((Aead::Chacha20Poly1305, key.as_ref(), iv))
+        }
         _ => None,
     }
 }
@@ -286,6 +296,15 @@ fn current_generation(aead: Aead, logged: &[u8], key: &[u8], iv: &Iv) -> Result<
     Err(internal(
         "the traffic keys do not follow from the logged secrets",
     ))
+}
+
+/// TLS 1.2 AES-GCM records carry 8 bytes of the nonce (RFC 5288 §3);
+/// ChaCha20-Poly1305 (RFC 7905) and TLS 1.3 records none.
+fn explicit_len(tls13: bool, aead: Aead) -> usize {
+    match tls13 || aead == Aead::Chacha20Poly1305 {
+        true => 0,
+        false => EXPLICIT_NONCE_LEN,
+    }
 }
 
 fn internal(message: &str) -> TlsError {
@@ -444,18 +463,15 @@ impl HostRecords {
             jobs.push(header.len() as u8);
             jobs.extend_from_slice(&header);
         } else {
+            let explicit = explicit_len(self.tls13, self.aead);
             let aad = make_tls12_aad(seq, kind, ProtocolVersion::TLSv1_2, len);
-            let record_len = (EXPLICIT_NONCE_LEN + len + TAG_LEN) as u16;
+            let record_len = (explicit + len + TAG_LEN) as u16;
             jobs.push(aad.len() as u8);
             jobs.extend_from_slice(&aad);
-            jobs.push((HEADER_LEN + EXPLICIT_NONCE_LEN) as u8);
+            jobs.push((HEADER_LEN + explicit) as u8);
             jobs.extend_from_slice(&[u8::from(kind), 3, 3]);
             jobs.extend_from_slice(&record_len.to_be_bytes());
-            jobs.extend_from_slice(
-                nonce
-                    .get(NONCE_LEN - EXPLICIT_NONCE_LEN..)
-                    .unwrap_or_default(),
-            );
+            jobs.extend_from_slice(nonce.get(NONCE_LEN - explicit..).unwrap_or_default());
         }
         match inline {
             Some(plaintext) => {
@@ -479,7 +495,9 @@ impl HostRecords {
         }
         match err {
             // OpenSSL's wording for TLS 1.2 AES-GCM (the engine's record_error says the same).
-            Error::DecryptError if !self.tls13 => TlsError::ssl("cipher operation failed"),
+            Error::DecryptError if !self.tls13 && self.aead != Aead::Chacha20Poly1305 => {
+                TlsError::ssl("cipher operation failed")
+            }
             err => err.into(),
         }
     }
@@ -535,7 +553,7 @@ impl HostRecords {
         if self.peer_closed {
             return Ok(0); // what follows close_notify is ignored (RFC 8446 §6.1)
         }
-        let explicit = if self.tls13 { 0 } else { EXPLICIT_NONCE_LEN };
+        let explicit = explicit_len(self.tls13, self.aead);
         let Some(&header) = head.first_chunk::<HEADER_LEN>() else {
             return Ok(0);
         };
@@ -841,9 +859,9 @@ impl HostRecords {
     ) -> Result<(), TlsError> {
         let failed = || TlsError::new("ERR_TLS_EXPORT_KEYING_MATERIAL", "exporter failed");
         if self.tls13 {
-            let hash = match self.aead {
-                Aead::Aes128Gcm => &digest::SHA256,
-                Aead::Aes256Gcm => &digest::SHA384,
+            let hash = match self.aead.sha384() {
+                true => &digest::SHA384,
+                false => &digest::SHA256,
             };
             let mut derived = vec![0u8; hash.output_len()];
             let empty = digest::digest(hash, &[]);
@@ -868,9 +886,9 @@ impl HostRecords {
             seed.extend_from_slice(&len.to_be_bytes());
             seed.extend_from_slice(context);
         }
-        let algorithm = match self.aead {
-            Aead::Aes128Gcm => hmac::HMAC_SHA256,
-            Aead::Aes256Gcm => hmac::HMAC_SHA384,
+        let algorithm = match self.aead.sha384() {
+            true => hmac::HMAC_SHA384,
+            false => hmac::HMAC_SHA256,
         };
         tls12_prf(algorithm, &self.secrets.master_secret, &seed, out);
         Ok(())

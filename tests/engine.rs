@@ -1225,7 +1225,9 @@ fn max_tls12_against_tls13_server_is_protocol_version_alert() {
 
 mod host_records {
     use super::*;
-    use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_128_GCM, AES_256_GCM};
+    use ring::aead::{
+        Aad, LessSafeKey, Nonce, UnboundKey, AES_128_GCM, AES_256_GCM, CHACHA20_POLY1305,
+    };
     use std::collections::VecDeque;
 
     const REKEY_SEEN: u32 = 1;
@@ -1250,13 +1252,14 @@ mod host_records {
         flags: u32,
     }
 
+    /// `raw` is [algorithm, key...] (src/records.rs `Aead` numbers).
     fn key(raw: &[u8]) -> LessSafeKey {
-        let alg = if raw.len() == 16 {
-            &AES_128_GCM
-        } else {
-            &AES_256_GCM
+        let alg = match raw[0] {
+            0 => &AES_128_GCM,
+            1 => &AES_256_GCM,
+            _ => &CHACHA20_POLY1305,
         };
-        LessSafeKey::new(UnboundKey::new(alg, raw).expect("AES key"))
+        LessSafeKey::new(UnboundKey::new(alg, &raw[1..]).expect("AEAD key"))
     }
 
     struct Reader<'a>(&'a [u8]);
@@ -1285,9 +1288,9 @@ mod host_records {
                 match r.u8() {
                     1 => {
                         let direction = r.u8() as usize;
-                        let _alg = r.u8();
+                        let alg = r.u8();
                         let len = r.u8() as usize;
-                        self.keys[direction] = r.take(len).to_vec();
+                        self.keys[direction] = [&[alg], r.take(len)].concat();
                     }
                     kind @ (2 | 4) => {
                         let nonce: [u8; 12] = r.take(12).try_into().unwrap();
@@ -1402,7 +1405,7 @@ mod host_records {
     impl HostPair {
         fn new(server: &ServerSetup) -> Self {
             let mut pair = Pair::new(trusting_test_ca(), ConnectOptions::default(), server);
-            pair.client.set_host_records(0b11);
+            pair.client.set_host_records(0b111);
             HostPair {
                 pair,
                 host: Host::default(),
@@ -1482,12 +1485,17 @@ mod host_records {
     }
 
     #[test]
-    fn every_aes_gcm_suite_moves_data_both_ways_and_exports_like_rustls() {
+    fn every_suite_moves_data_both_ways_and_exports_like_rustls() {
         for (version, suite) in [
             (&TLS13, CipherSuite::TLS13_AES_128_GCM_SHA256),
             (&TLS13, CipherSuite::TLS13_AES_256_GCM_SHA384),
+            (&TLS13, CipherSuite::TLS13_CHACHA20_POLY1305_SHA256),
             (&TLS12, CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256),
             (&TLS12, CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384),
+            (
+                &TLS12,
+                CipherSuite::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+            ),
         ] {
             let p = transfer_both_ways(ServerSetup::localhost().versions(&[version]).suite(suite));
             assert_eq!(p.pair.client.protocol(), Some(version_name(version)));
@@ -1508,11 +1516,12 @@ mod host_records {
     }
 
     #[test]
-    fn chacha20_stays_with_rustls() {
+    fn chacha20_stays_with_rustls_where_the_host_has_no_chacha20() {
         let server = ServerSetup::localhost()
             .versions(&[&TLS13])
             .suite(CipherSuite::TLS13_CHACHA20_POLY1305_SHA256);
         let mut p = HostPair::new(&server);
+        p.pair.client.set_host_records(0b11); // WebCrypto: AES-GCM only
         p.pump().expect("handshake");
         p.pair.server_write(b"hello");
         p.client_write(&pattern(100_000, 1));
