@@ -1,13 +1,11 @@
-// The host half of src/records.rs: after the handshake the engine hands AES-GCM
-// record protection to the host's native AEAD (WebCrypto in browsers, workers
-// and workerd, where it is the only fast AES-GCM) and emits jobs (keys to load, records to seal and to open),
-// which this runs. The engine frames every record and makes
-// every nonce, AAD, header and sequence number; here bytes only go in and out
-// of encrypt() and decrypt(), and bulk data never crosses into wasm. Results
-// are used strictly in job order.
-//
-// Where node:crypto is synchronous (Node, Deno, Bun) it does the same work
-// (OpenSSL in Node): then no record crosses into wasm at all after the handshake.
+// The host half of src/records.rs: once data flows after the handshake, the
+// engine hands record protection to the host's native AEAD (node:crypto in
+// Node, Deno and Bun; WebCrypto in browsers, workers and workerd, where it is
+// the only fast AES-GCM) and emits jobs (keys to load, records to seal and to
+// open), which this runs. The engine frames every record and makes every
+// nonce, AAD, header and sequence number; here bytes only go in and out of the
+// AEAD, and bulk data never crosses into wasm. Results are used strictly in
+// job order.
 
 import { hostCrypto } from './host-crypto.js';
 
@@ -58,11 +56,12 @@ const nodeAead = typeof nodeCrypto?.createCipheriv === 'function' && typeof node
 };
 
 /**
- * The AEAD for records handed over, or none. globalThis[Symbol.for('wasm-tls.hostRecords')]:
+ * The AEAD a new connection hands its records to, or null; its `aeads` are the
+ * bits for TlsConnection.setHostRecords(). globalThis[Symbol.for('wasm-tls.hostRecords')]:
  * false keeps them in rustls, 'webcrypto' uses WebCrypto even where node:crypto
  * exists (tests); WASM_TLS_HOST_RECORDS=0 or =webcrypto in the environment, the same.
  */
-function chooseAead() {
+export function hostRecordAead() {
   const choice = globalThis[Symbol.for('wasm-tls.hostRecords')] ?? envChoice;
   if (choice === false) return null;
   if (choice !== 'webcrypto' && nodeAead && (hostCrypto() & 0b11) === 0b11) return nodeAead;
@@ -104,15 +103,6 @@ const SEALING_WINDOW = 256 * 1024;
 const REKEYED = 4;
 const PEER_CLOSED = 2;
 
-
-/**
- * The AEAD a new connection hands its records to after the handshake, or
- * null; its `aeads` are the bits for TlsConnection.setHostRecords().
- */
-export function hostRecordAead() {
-  return chooseAead();
-}
-
 /** Reads the job stream of src/records.rs. */
 class Reader {
   constructor(bytes) {
@@ -136,8 +126,8 @@ class Reader {
 export class RecordJobs {
   /**
    * @param {any} engine the TlsConnection, once `hostRecords` is true
-   * @param {{ aeads: number, importKey: Function, seal: Function, open: Function }} aead from hostRecordAead(), as the engine was told
    * @param {{ writeRecords(parts: Uint8Array[]): void, recordOpened(flags: number, data?: Uint8Array): void, recordFailed(err: Error): void }} socket
+   * @param {{ aeads: number, importKey: Function, seal: Function, open: Function }} aead from hostRecordAead(), as the engine was told
    */
   constructor(engine, socket, aead) {
     this.engine = engine;
