@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::ciphers;
 use crate::context::SecureContext;
 use crate::error::TlsError;
-use crate::records::{HandshakeSecrets, HostRecords};
+use crate::records::{Aead, HandshakeSecrets, HostRecords};
 use crate::session::SessionCapture;
 use crate::verify::{verify_chain, VerifyError};
 
@@ -449,23 +449,12 @@ impl Engine {
         let Layer::Rustls(conn) = &self.layer else {
             return Ok(());
         };
-        let aead = match conn.negotiated_cipher_suite().map(|s| s.suite()) {
-            Some(
-                rustls::CipherSuite::TLS13_AES_128_GCM_SHA256
-                | rustls::CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256
-                | rustls::CipherSuite::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
-            ) => 0,
-            Some(
-                rustls::CipherSuite::TLS13_AES_256_GCM_SHA384
-                | rustls::CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384
-                | rustls::CipherSuite::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
-            ) => 1,
-            Some(
-                rustls::CipherSuite::TLS13_CHACHA20_POLY1305_SHA256
-                | rustls::CipherSuite::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256
-                | rustls::CipherSuite::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
-            ) => 2,
-            Some(_) => {
+        if self.host_aeads == 0 {
+            return Ok(()); // called per record written: nothing to look at
+        }
+        let aead = match conn.negotiated_cipher_suite().map(|s| Aead::of(s.suite())) {
+            Some(Some(aead)) => aead as u32,
+            Some(None) => {
                 self.host_aeads = 0; // not one the host does: rustls keeps the records
                 return Ok(());
             }

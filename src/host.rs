@@ -15,13 +15,15 @@ use rustls::crypto::cipher::{
     UnsupportedOperationError, NONCE_LEN,
 };
 use rustls::crypto::{CryptoProvider, KeyProvider, WebPkiSupportedAlgorithms};
+
+use crate::records::Aead;
 use rustls::pki_types::{
     AlgorithmIdentifier, InvalidSignature, PrivateKeyDer, SignatureVerificationAlgorithm,
     SubjectPublicKeyInfoDer,
 };
 use rustls::sign::{Signer, SigningKey};
 use rustls::{
-    CipherSuite, ConnectionTrafficSecrets, ContentType, Error, ProtocolVersion, SignatureAlgorithm,
+    ConnectionTrafficSecrets, ContentType, Error, ProtocolVersion, SignatureAlgorithm,
     SignatureScheme, SupportedCipherSuite, Tls12CipherSuite, Tls13CipherSuite,
 };
 use wasm_bindgen::prelude::*;
@@ -68,59 +70,16 @@ const SIGN: u32 = 8;
 const VERIFY: u32 = 16;
 const RECORDS_AES: u32 = 32;
 const TAG_LEN: usize = 16;
-/// TLS 1.2 AES-GCM: the record carries the last 8 nonce bytes (RFC 5288 §3).
-const EXPLICIT_NONCE_LEN: usize = 8;
 const MAX_FRAGMENT_LEN: usize = 16384;
-
-/// The algorithms `js/host-crypto.js` knows, by its index.
-#[derive(Clone, Copy, PartialEq)]
-enum Alg {
-    Aes128Gcm = 0,
-    Aes256Gcm = 1,
-    Chacha20Poly1305 = 2,
-}
-
-impl Alg {
-    fn of(suite: CipherSuite) -> Option<Alg> {
-        use CipherSuite::*;
-        match suite {
-            TLS13_AES_128_GCM_SHA256
-            | TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256
-            | TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 => Some(Alg::Aes128Gcm),
-            TLS13_AES_256_GCM_SHA384
-            | TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384
-            | TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384 => Some(Alg::Aes256Gcm),
-            TLS13_CHACHA20_POLY1305_SHA256
-            | TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256
-            | TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256 => Some(Alg::Chacha20Poly1305),
-            _ => None,
-        }
-    }
-
-    fn key_len(self) -> usize {
-        match self {
-            Alg::Aes128Gcm => 16,
-            Alg::Aes256Gcm | Alg::Chacha20Poly1305 => 32,
-        }
-    }
-
-    fn secrets(self, key: AeadKey, iv: Iv) -> ConnectionTrafficSecrets {
-        match self {
-            Alg::Aes128Gcm => ConnectionTrafficSecrets::Aes128Gcm { key, iv },
-            Alg::Aes256Gcm => ConnectionTrafficSecrets::Aes256Gcm { key, iv },
-            Alg::Chacha20Poly1305 => ConnectionTrafficSecrets::Chacha20Poly1305 { key, iv },
-        }
-    }
-}
 
 /// One traffic key, held by the JS side (a copy made once), zeroed and freed on drop.
 struct HostKey {
-    alg: Alg,
+    alg: Aead,
     id: u32,
 }
 
 impl HostKey {
-    fn new(alg: Alg, key: &AeadKey) -> HostKey {
+    fn new(alg: Aead, key: &AeadKey) -> HostKey {
         HostKey {
             alg,
             id: host_key(key.as_ref()),
@@ -176,7 +135,7 @@ fn nonce_bytes(parts: &[&[u8]]) -> [u8; NONCE_LEN] {
 
 // --- TLS 1.3 ---------------------------------------------------------------
 
-struct Tls13Aead(Alg);
+struct Tls13Aead(Aead);
 
 struct Tls13Cipher {
     key: HostKey,
@@ -251,16 +210,7 @@ impl MessageDecrypter for Tls13Cipher {
 
 // --- TLS 1.2 ---------------------------------------------------------------
 
-struct Tls12Aead(Alg);
-
-impl Tls12Aead {
-    fn explicit(&self) -> usize {
-        match self.0 {
-            Alg::Chacha20Poly1305 => 0,
-            Alg::Aes128Gcm | Alg::Aes256Gcm => EXPLICIT_NONCE_LEN,
-        }
-    }
-}
+struct Tls12Aead(Aead);
 
 /// AES-GCM (RFC 5288): nonce = 4-byte salt from the key block ‖ 8 explicit
 /// bytes sent in the record; ours are the key block's 8 bytes XOR the sequence
@@ -278,7 +228,7 @@ impl Tls12AeadAlgorithm for Tls12Aead {
         Box::new(Tls12Cipher {
             key: HostKey::new(self.0, &key),
             iv: iv_of(&[iv, extra]),
-            explicit: self.explicit(),
+            explicit: self.0.tls12_explicit_nonce_len(),
         })
     }
 
@@ -287,15 +237,15 @@ impl Tls12AeadAlgorithm for Tls12Aead {
         Box::new(Tls12Cipher {
             key: HostKey::new(self.0, &key),
             iv: iv_of(&[iv]),
-            explicit: self.explicit(),
+            explicit: self.0.tls12_explicit_nonce_len(),
         })
     }
 
     fn key_block_shape(&self) -> KeyBlockShape {
         KeyBlockShape {
             enc_key_len: self.0.key_len(),
-            fixed_iv_len: NONCE_LEN - self.explicit(),
-            explicit_nonce_len: self.explicit(),
+            fixed_iv_len: NONCE_LEN - self.0.tls12_explicit_nonce_len(),
+            explicit_nonce_len: self.0.tls12_explicit_nonce_len(),
         }
     }
 
@@ -367,14 +317,14 @@ impl MessageDecrypter for Tls12Cipher {
 // --- the provider ------------------------------------------------------------
 
 static AEADS_13: [Tls13Aead; 3] = [
-    Tls13Aead(Alg::Aes128Gcm),
-    Tls13Aead(Alg::Aes256Gcm),
-    Tls13Aead(Alg::Chacha20Poly1305),
+    Tls13Aead(Aead::Aes128Gcm),
+    Tls13Aead(Aead::Aes256Gcm),
+    Tls13Aead(Aead::Chacha20Poly1305),
 ];
 static AEADS_12: [Tls12Aead; 3] = [
-    Tls12Aead(Alg::Aes128Gcm),
-    Tls12Aead(Alg::Aes256Gcm),
-    Tls12Aead(Alg::Chacha20Poly1305),
+    Tls12Aead(Aead::Aes128Gcm),
+    Tls12Aead(Aead::Aes256Gcm),
+    Tls12Aead(Aead::Chacha20Poly1305),
 ];
 
 /// ring's suites with their AEADs swapped for the host's (made once).
@@ -389,7 +339,7 @@ fn host_suites() -> &'static [SupportedCipherSuite] {
 }
 
 fn swap_aead(suite: SupportedCipherSuite) -> SupportedCipherSuite {
-    let Some(alg) = Alg::of(suite.suite()) else {
+    let Some(alg) = Aead::of(suite.suite()) else {
         return suite;
     };
     let index = alg as usize;
@@ -435,7 +385,7 @@ pub fn provider(base: CryptoProvider) -> CryptoProvider {
         return base;
     }
     let native = |s: &SupportedCipherSuite| {
-        Alg::of(s.suite()).is_some_and(|alg| mask & (1 << alg as u32) != 0)
+        Aead::of(s.suite()).is_some_and(|alg| mask & (1 << alg as u32) != 0)
     };
     let cipher_suites = base
         .cipher_suites
@@ -579,12 +529,12 @@ fn host_verification(ring: WebPkiSupportedAlgorithms) -> WebPkiSupportedAlgorith
 /// suites (a peer that honours our order picks it). An explicit `ciphers`
 /// list keeps its own order.
 fn chacha_first_without_native_aes(mut base: CryptoProvider, mask: u32) -> CryptoProvider {
-    let aes = (1 << Alg::Aes128Gcm as u32) | (1 << Alg::Aes256Gcm as u32) | RECORDS_AES;
+    let aes = (1 << Aead::Aes128Gcm as u32) | (1 << Aead::Aes256Gcm as u32) | RECORDS_AES;
     if mask & aes == 0 {
         base.cipher_suites.sort_by_key(|s| {
             (
                 matches!(s, SupportedCipherSuite::Tls12(_)),
-                Alg::of(s.suite()) != Some(Alg::Chacha20Poly1305),
+                Aead::of(s.suite()) != Some(Aead::Chacha20Poly1305),
             )
         });
     }

@@ -30,9 +30,9 @@
 use std::collections::VecDeque;
 
 use ring::{digest, hkdf, hmac};
-use rustls::crypto::cipher::{make_tls12_aad, make_tls13_aad, Iv, Nonce, NONCE_LEN};
+use rustls::crypto::cipher::{make_tls12_aad, make_tls13_aad, AeadKey, Iv, Nonce, NONCE_LEN};
 use rustls::{
-    AlertDescription, ConnectionTrafficSecrets, ContentType, Error, ExtractedSecrets,
+    AlertDescription, CipherSuite, ConnectionTrafficSecrets, ContentType, Error, ExtractedSecrets,
     InvalidMessage, PeerMisbehaved, ProtocolVersion,
 };
 
@@ -70,7 +70,8 @@ const HANDSHAKE_NEW_SESSION_TICKET: u8 = 4;
 const HANDSHAKE_HELLO_REQUEST: u8 = 0;
 const HANDSHAKE_KEY_UPDATE: u8 = 24;
 
-/// The AEADs a host runs, by the number it knows them by (`js/record-jobs.js`).
+/// The AEADs a host runs, by the number its JS knows them by (`js/record-jobs.js`,
+/// `js/host-crypto.js`).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Aead {
     Aes128Gcm = 0,
@@ -79,10 +80,45 @@ pub enum Aead {
 }
 
 impl Aead {
-    fn key_len(self) -> usize {
+    /// The AEAD of a TLS 1.3 or 1.2 suite rustls offers.
+    pub fn of(suite: CipherSuite) -> Option<Aead> {
+        use CipherSuite::*;
+        match suite {
+            TLS13_AES_128_GCM_SHA256
+            | TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256
+            | TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 => Some(Aead::Aes128Gcm),
+            TLS13_AES_256_GCM_SHA384
+            | TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384
+            | TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384 => Some(Aead::Aes256Gcm),
+            TLS13_CHACHA20_POLY1305_SHA256
+            | TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256
+            | TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256 => Some(Aead::Chacha20Poly1305),
+            _ => None,
+        }
+    }
+
+    pub fn key_len(self) -> usize {
         match self {
             Aead::Aes128Gcm => 16,
             Aead::Aes256Gcm | Aead::Chacha20Poly1305 => 32,
+        }
+    }
+
+    /// Key and IV in rustls' form.
+    pub fn secrets(self, key: AeadKey, iv: Iv) -> ConnectionTrafficSecrets {
+        match self {
+            Aead::Aes128Gcm => ConnectionTrafficSecrets::Aes128Gcm { key, iv },
+            Aead::Aes256Gcm => ConnectionTrafficSecrets::Aes256Gcm { key, iv },
+            Aead::Chacha20Poly1305 => ConnectionTrafficSecrets::Chacha20Poly1305 { key, iv },
+        }
+    }
+
+    /// Nonce bytes a TLS 1.2 record carries: 8 for AES-GCM (RFC 5288 §3),
+    /// none for ChaCha20-Poly1305 (RFC 7905).
+    pub fn tls12_explicit_nonce_len(self) -> usize {
+        match self {
+            Aead::Chacha20Poly1305 => 0,
+            Aead::Aes128Gcm | Aead::Aes256Gcm => EXPLICIT_NONCE_LEN,
         }
     }
 
@@ -298,12 +334,11 @@ fn current_generation(aead: Aead, logged: &[u8], key: &[u8], iv: &Iv) -> Result<
     ))
 }
 
-/// TLS 1.2 AES-GCM records carry 8 bytes of the nonce (RFC 5288 §3);
-/// ChaCha20-Poly1305 (RFC 7905) and TLS 1.3 records none.
+/// Nonce bytes each record carries (TLS 1.3 records none).
 fn explicit_len(tls13: bool, aead: Aead) -> usize {
-    match tls13 || aead == Aead::Chacha20Poly1305 {
+    match tls13 {
         true => 0,
-        false => EXPLICIT_NONCE_LEN,
+        false => aead.tls12_explicit_nonce_len(),
     }
 }
 
