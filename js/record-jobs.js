@@ -7,11 +7,13 @@
 // AEAD, and bulk data never crosses into wasm. Results are used strictly in
 // job order.
 
+import { Buffer } from '#buffer';
 import { hostCrypto } from './host-crypto.js';
 
 const subtle = globalThis.crypto?.subtle;
 const nodeCrypto = globalThis.process?.getBuiltinModule?.('node:crypto');
 const TAG_LEN = 16;
+const EMPTY = new Uint8Array(0);
 /** src/records.rs `Aead` bits: AES-128-GCM, AES-256-GCM; ChaCha20-Poly1305 is bit 2. */
 const AES_GCM = 0b11;
 /** By src/records.rs `Aead` number. */
@@ -19,38 +21,61 @@ const NODE_NAMES = ['aes-128-gcm', 'aes-256-gcm', 'chacha20-poly1305'];
 const GCM = { authTagLength: TAG_LEN };
 
 /**
- * The AEAD under the records: keys are loaded once per direction and epoch;
- * seal() resolves to the parts of ciphertext || tag, open() to the plaintext
- * (and rejects if the record is not authentic).
+ * The AEAD under the records. importKey() gives the key for one direction and
+ * epoch; seal() gives the parts of ciphertext || tag of data || suffix; open()
+ * gives the plaintext, or undefined if the record is not authentic. Each gives
+ * its value, or (WebCrypto) a promise of it; keys are passed back as importKey()
+ * gave them.
  */
 const webCrypto = typeof subtle?.encrypt === 'function' && {
   /** AES-128-GCM and AES-256-GCM (WebCrypto has no ChaCha20-Poly1305). */
   aeads: AES_GCM,
   importKey: (raw, direction) => subtle.importKey('raw', raw, 'AES-GCM', false, [direction === 0 ? 'encrypt' : 'decrypt']),
-  seal: async (key, iv, additionalData, data) => [new Uint8Array(await subtle.encrypt({ name: 'AES-GCM', iv, additionalData }, key, data))],
-  open: async (key, iv, additionalData, data) => new Uint8Array(await subtle.decrypt({ name: 'AES-GCM', iv, additionalData }, key, data)),
+  seal: async (key, iv, additionalData, data, suffix) => {
+    let plaintext = data;
+    if (suffix.length) {
+      plaintext = new Uint8Array(data.length + suffix.length);
+      plaintext.set(data);
+      plaintext.set(suffix, data.length);
+    }
+    return [new Uint8Array(await subtle.encrypt({ name: 'AES-GCM', iv, additionalData }, await key, plaintext))];
+  },
+  open: async (key, iv, additionalData, data) => {
+    try {
+      return new Uint8Array(await subtle.decrypt({ name: 'AES-GCM', iv, additionalData }, await key, data));
+    } catch {
+      return undefined; // OperationError: the engine says so in its words
+    }
+  },
 };
 
-/** node:crypto, synchronous (OpenSSL in Node), wrapped in settled promises to share the path. */
+/** node:crypto: synchronous (OpenSSL in Node), so records are sealed and opened inline. */
 const nodeAead = typeof nodeCrypto?.createCipheriv === 'function' && typeof nodeCrypto.createSecretKey === 'function' && {
   /** What this runtime's node:crypto does of AES-128-GCM, AES-256-GCM, ChaCha20-Poly1305 (not Bun). */
   get aeads() {
     return hostCrypto() & 0b111;
   },
-  importKey: async (raw, direction, algorithm) => ({ name: NODE_NAMES[algorithm], key: nodeCrypto.createSecretKey(raw) }),
-  seal: async ({ name, key }, iv, additionalData, data) => {
+  importKey: (raw, direction, algorithm) => ({ name: NODE_NAMES[algorithm], key: nodeCrypto.createSecretKey(raw) }),
+  seal: ({ name, key }, iv, additionalData, data, suffix) => {
     const cipher = nodeCrypto.createCipheriv(name, key, iv, GCM);
     cipher.setAAD(additionalData);
+    // Two updates rather than a copy of data || suffix: the AEAD streams.
     const sealed = cipher.update(data);
+    const tail = suffix.length ? cipher.update(suffix) : null;
     cipher.final();
-    return [sealed, cipher.getAuthTag()];
+    const tag = cipher.getAuthTag();
+    return [sealed, tail ? Buffer.concat([tail, tag]) : tag];
   },
-  open: async ({ name, key }, iv, additionalData, data) => {
+  open: ({ name, key }, iv, additionalData, data) => {
     const decipher = nodeCrypto.createDecipheriv(name, key, iv, GCM);
     decipher.setAAD(additionalData);
     decipher.setAuthTag(data.subarray(data.length - TAG_LEN));
     const plaintext = decipher.update(data.subarray(0, data.length - TAG_LEN));
-    decipher.final();
+    try {
+      decipher.final();
+    } catch {
+      return undefined; // not authentic
+    }
     return plaintext;
   },
 };
@@ -133,10 +158,12 @@ export class RecordJobs {
     this.engine = engine;
     this.socket = socket;
     this.aead = aead;
-    /** @type {[Promise<CryptoKey> | null, Promise<CryptoKey> | null]} send, receive */
+    /** send, receive: as the AEAD's importKey() gave them */
     this.keys = [null, null];
     /** Resolves once every record sealed so far has been written, in order. */
     this.sealed = Promise.resolve();
+    /** Batches of records whose seal is still a promise (records after them wait too). */
+    this.sealsPending = 0;
     /** Plaintext bytes handed to encrypt() and not yet written. */
     this.sealing = 0;
     /** @type {(() => void)[]} waiting for `sealing` to drop within the window */
@@ -147,12 +174,18 @@ export class RecordJobs {
     /** @type {Uint8Array[]} received ciphertext not yet framed, in order */
     this.queue = [];
     this.queued = 0;
-    /** @type {{ epoch: number, record: Uint8Array }[]} records with decrypt(), in order */
+    /**
+     * Records handed to open(), in order; `settled` once its plaintext (or
+     * undefined: not authentic) is known, then delivered strictly in order.
+     * @type {{ epoch: number, record: Uint8Array, hint: number, settled: boolean, plaintext?: Uint8Array }[]}
+     */
     this.inFlight = [];
-    /** Settles once every record handed out so far has been opened and delivered, in order. */
-    this.delivered = Promise.resolve();
+    /** frame() and deliver() are running (they loop rather than recurse). */
+    this.framing = false;
+    this.delivering = false;
     /** Bumped when the receiving key changes: results of older open jobs are void. */
     this.epoch = 0;
+    this.started = false;
     this.cancelled = false;
     this.failed = false;
     this.peerClosed = false;
@@ -160,9 +193,14 @@ export class RecordJobs {
     this.idle = [];
   }
 
-  /** Takes over the bytes rustls left when it handed over (apart from the
-   * constructor: this may end the socket, which must hold this object first). */
+  /**
+   * Takes over the bytes rustls left when it handed over, once (apart from the
+   * constructor: this may end the socket, which must hold this object first).
+   * Before anything newer is received, and after rustls' last data was delivered.
+   */
   start() {
+    if (this.started || this.cancelled) return;
+    this.started = true;
     const received = this.engine.takeReceived();
     if (received) this.receive(received);
   }
@@ -185,25 +223,33 @@ export class RecordJobs {
 
   /** Ciphertext from the transport. */
   receive(chunk) {
+    this.start();
     if (!chunk.length) return;
     this.queue.push(chunk);
     this.queued += chunk.length;
     this.frame();
   }
 
-  /** Frames and hands out received records while decrypt() may take more. */
+  /** Frames and hands out received records while the AEAD may take more. */
   frame() {
-    while (!this.cancelled && !this.failed && !this.peerClosed && this.inFlight.length < MAX_OPENING && this.queued >= 5) {
-      let whole;
-      try {
-        whole = this.engine.frame(this.peek(HEAD_LEN), this.queued);
-      } catch (e) {
-        this.run(); // the alert
-        this.fail(e);
-        return;
+    if (this.framing) return; // the loop below picks up what came meanwhile
+    this.framing = true;
+    try {
+      while (!this.cancelled && !this.failed && !this.peerClosed && this.inFlight.length < MAX_OPENING && this.queued >= 5) {
+        let whole;
+        try {
+          whole = this.engine.frame(this.peek(HEAD_LEN), this.queued);
+        } catch (e) {
+          this.run(); // the alert
+          this.fail(e);
+          return;
+        }
+        if (whole === 0 || whole > this.queued) return;
+        this.run(); // the OPEN job takes the record from the queue
+        this.deliver(); // a synchronous AEAD opened it already
       }
-      if (whole === 0 || whole > this.queued) return;
-      this.run(); // the OPEN job takes the record from the queue
+    } finally {
+      this.framing = false;
     }
   }
 
@@ -256,61 +302,66 @@ export class RecordJobs {
       if (batch.length) this.write_(batch);
       batch = [];
     };
-    while (r.at < jobs.length) {
-      const kind = r.u8();
-      if (kind !== SEAL && kind !== SEAL_DATA) flush();
-      if (kind === KEY) {
-        const direction = r.u8();
-        const algorithm = r.u8();
-        const view = r.take(r.u8());
-        const raw = view.slice();
-        view.fill(0); // the job stream is ours: no copy of the key is left in it
-        this.keys[direction] = this.aead.importKey(raw, direction, algorithm);
-        this.keys[direction].finally(() => raw.fill(0)).catch(() => {});
-      } else if (kind === SEAL || kind === SEAL_DATA) {
-        const iv = r.take(NONCE_LEN);
-        const additionalData = r.take(r.u8());
-        const prefix = r.take(r.u8());
-        const length = r.u32();
-        let plaintext;
-        if (kind === SEAL) {
-          plaintext = r.take(length);
-        } else {
-          const data = this.writing.subarray(this.writingAt, this.writingAt + length);
-          this.writingAt += length;
-          const suffix = r.take(r.u8());
-          plaintext = data;
-          if (suffix.length) {
-            plaintext = new Uint8Array(length + suffix.length);
-            plaintext.set(data);
-            plaintext.set(suffix, length);
+    try {
+      while (r.at < jobs.length) {
+        const kind = r.u8();
+        if (kind !== SEAL && kind !== SEAL_DATA) flush();
+        if (kind === KEY) {
+          const direction = r.u8();
+          const algorithm = r.u8();
+          const view = r.take(r.u8());
+          const raw = view.slice();
+          view.fill(0); // the job stream is ours: no copy of the key is left in it
+          const key = this.aead.importKey(raw, direction, algorithm);
+          this.keys[direction] = key;
+          if (key instanceof Promise) key.finally(() => raw.fill(0)).catch(() => {});
+          else raw.fill(0);
+        } else if (kind === SEAL || kind === SEAL_DATA) {
+          const iv = r.take(NONCE_LEN);
+          const additionalData = r.take(r.u8());
+          const prefix = r.take(r.u8());
+          const length = r.u32();
+          let data;
+          let suffix = EMPTY;
+          if (kind === SEAL) {
+            data = r.take(length);
+          } else {
+            data = this.writing.subarray(this.writingAt, this.writingAt + length);
+            this.writingAt += length;
+            suffix = r.take(r.u8());
           }
+          const sealed = this.aead.seal(this.keys[0], iv, additionalData, data, suffix);
+          batch.push({ prefix, sealed, length: length + suffix.length });
+          if (batch.length === SEALS_PER_WRITE) flush();
+        } else if (kind === OPEN) {
+          const iv = r.take(NONCE_LEN);
+          const additionalData = r.take(r.u8());
+          const skip = r.u8();
+          const record = this.take(r.u32());
+          this.open(iv, additionalData, record, skip, r.u8());
+        } else {
+          throw new Error(`unknown record job ${kind}`);
         }
-        const key = this.keys[0];
-        const sealed = key.then((k) => this.aead.seal(k, iv, additionalData, plaintext));
-        sealed.catch(() => {}); // reported in order, by write_()
-        batch.push({ prefix, sealed, length: plaintext.length });
-        if (batch.length === SEALS_PER_WRITE) flush();
-      } else if (kind === OPEN) {
-        const iv = r.take(NONCE_LEN);
-        const additionalData = r.take(r.u8());
-        const skip = r.u8();
-        const record = this.take(r.u32());
-        this.open(this.keys[1], iv, additionalData, record, skip, r.u8());
-      } else {
-        this.fail(new Error(`unknown record job ${kind}`));
-        return;
       }
+      flush();
+    } catch (e) {
+      this.fail(e); // the AEAD threw (an unauthentic record is not an exception)
     }
-    flush();
   }
 
   /** Writes the records of `batch` once all are sealed, after those before them. */
   write_(batch) {
+    if (!this.sealsPending && batch.every((b) => !(b.sealed instanceof Promise))) {
+      this.socket.writeRecords(batch.flatMap((b) => [b.prefix, ...b.sealed]));
+      return;
+    }
+    for (const b of batch) Promise.resolve(b.sealed).catch(() => {}); // reported in order, below
     const length = batch.reduce((n, b) => n + b.length, 0);
     this.sealing += length;
+    this.sealsPending++;
     this.sealed = this.sealed.then(async () => {
       const sealed = await Promise.all(batch.map((b) => b.sealed));
+      this.sealsPending--;
       if (this.cancelled) return;
       this.socket.writeRecords(batch.flatMap((b, i) => [b.prefix, ...sealed[i]]));
       this.sealing -= length;
@@ -329,59 +380,78 @@ export class RecordJobs {
     else this.roomWaiters.push(cb);
   }
 
-  open(key, iv, additionalData, record, skip, hint) {
-    const entry = { epoch: this.epoch, record };
+  open(iv, additionalData, record, skip, hint) {
+    const entry = { epoch: this.epoch, record, hint, settled: false, plaintext: undefined };
     this.inFlight.push(entry);
-    // Not authentic (OperationError): undefined, and the engine says so in its words.
-    const result = key
-      .then((k) => this.aead.open(k, iv, additionalData, record.subarray(skip)))
-      .catch(() => undefined);
-    this.delivered = this.delivered.then(async () => {
-      const plaintext = await result;
-      if (this.cancelled || this.failed || this.peerClosed || entry.epoch !== this.epoch) return;
-      this.inFlight.shift();
-      let flags;
-      let data;
-      try {
-        if (plaintext === undefined) {
-          flags = this.engine.opened(undefined); // throws the engine's error
-        } else if (hint === HINT_DATA) {
-          data = plaintext;
-          flags = this.engine.openedData(data.length);
-        } else if (hint === HINT_TLS13 && plaintext[plaintext.length - 1] === APPLICATION_DATA) {
-          data = plaintext.subarray(0, plaintext.length - 1);
-          flags = this.engine.openedData(data.length);
-        } else {
-          flags = this.engine.opened(plaintext);
+    const result = this.aead.open(this.keys[1], iv, additionalData, record.subarray(skip));
+    if (!(result instanceof Promise)) {
+      entry.settled = true;
+      entry.plaintext = result;
+      return; // delivered by frame()
+    }
+    result.then(
+      (plaintext) => {
+        entry.settled = true;
+        entry.plaintext = plaintext;
+        if (entry.epoch !== this.epoch) return; // void: framed again under the new key
+        this.deliver();
+        this.frame();
+      },
+      (e) => this.fail(e),
+    );
+  }
+
+  /** Delivers opened records, strictly in order, as far as they are settled. */
+  deliver() {
+    if (this.delivering) return; // the loop below goes on
+    this.delivering = true;
+    try {
+      while (this.inFlight[0]?.settled && !this.cancelled && !this.failed && !this.peerClosed) {
+        const { plaintext, hint } = this.inFlight.shift();
+        let flags;
+        let data;
+        try {
+          if (plaintext === undefined) {
+            flags = this.engine.opened(undefined); // throws the engine's error
+          } else if (hint === HINT_DATA) {
+            data = plaintext;
+            flags = this.engine.openedData(data.length);
+          } else if (hint === HINT_TLS13 && plaintext[plaintext.length - 1] === APPLICATION_DATA) {
+            data = plaintext.subarray(0, plaintext.length - 1);
+            flags = this.engine.openedData(data.length);
+          } else {
+            flags = this.engine.opened(plaintext);
+          }
+        } catch (e) {
+          this.run(); // the alert
+          this.fail(e);
+          return;
         }
-      } catch (e) {
-        this.run(); // the alert
-        this.fail(e);
-        return;
+        if (flags & REKEYED) {
+          // The records after this one were framed under the old key: again, in order.
+          this.epoch++;
+          const stale = this.inFlight.splice(0).map((e) => e.record);
+          this.queue.unshift(...stale);
+          this.queued += stale.reduce((n, r) => n + r.length, 0);
+        }
+        if (flags & PEER_CLOSED) {
+          // Anything framed after close_notify is ignored (RFC 8446 §6.1).
+          this.peerClosed = true;
+          this.inFlight = [];
+          this.queue = [];
+          this.queued = 0;
+        }
+        this.run();
+        this.socket.recordOpened(flags, data); // user code: may destroy, write or end
       }
-      if (flags & REKEYED) {
-        // The records after this one were framed under the old key: again, in order.
-        this.epoch++;
-        const stale = this.inFlight.splice(0).map((e) => e.record);
-        this.queue.unshift(...stale);
-        this.queued += stale.reduce((n, r) => n + r.length, 0);
-      }
-      if (flags & PEER_CLOSED) {
-        // Anything framed after close_notify is ignored (RFC 8446 §6.1).
-        this.peerClosed = true;
-        this.inFlight = [];
-        this.queue = [];
-        this.queued = 0;
-      }
-      this.run();
-      this.socket.recordOpened(flags, data);
-      this.frame();
-      if (!this.opening) {
-        const idle = this.idle;
-        this.idle = [];
-        for (const cb of idle) cb();
-      }
-    });
+    } finally {
+      this.delivering = false;
+    }
+    if (!this.opening && this.idle.length) {
+      const idle = this.idle;
+      this.idle = [];
+      for (const cb of idle) cb();
+    }
   }
 
   /** `cb` once every record sealed so far has been handed to the transport. */

@@ -254,7 +254,10 @@ export class TLSSocket extends Duplex {
     const plaintext = this._engine.takePlaintext();
     if (plaintext && !this.push(asBuffer(plaintext))) this._transport?.pause();
     if (flags & PEER_CLOSED) this._onPeerEnd();
-    else if (this._engine?.hostRecords) this._runRecords();
+    else if (this._engine?.hostRecords) {
+      this._runRecords();
+      this._records?.start(); // rustls' data went first
+    }
   }
 
   // --- Records protected by the host (js/record-jobs.js) ----------------------
@@ -262,8 +265,13 @@ export class TLSSocket extends Duplex {
   /** Runs the engine's jobs for the host, once it has handed its records over. */
   _runRecords() {
     if (!this._records) {
-      this._records = new RecordJobs(this._engine, this, this._recordAead);
-      this._records.start();
+      // rustls' last records leave before any the host seals (synchronously, with node:crypto).
+      this._writeOutput();
+      const records = new RecordJobs(this._engine, this, this._recordAead);
+      this._records = records;
+      // What rustls left received is opened after its data was delivered (by
+      // _deliver), and never inside a write() (node:crypto opens synchronously).
+      later(() => records.start());
     }
     this._records?.run();
   }
@@ -360,6 +368,7 @@ export class TLSSocket extends Duplex {
       this._deferred.push(TRANSPORT_END);
       return;
     }
+    this._records?.start();
     if (this._records?.opening) {
       // The last records are still with the host: they come before the end.
       this._records.afterOpens(() => this._onTransportEnd());
@@ -675,14 +684,7 @@ export class TLSSocket extends Duplex {
    * them (records the host seals: once they fit its window, or with `all`, once all are out).
    */
   _flush(cb, all = false) {
-    const out = this._engine?.takeOutput();
-    // A transport that can no longer be written (the peer hung up and it ended
-    // itself) has no use for more records, close_notify included.
-    if (out && this._transport?.writable !== false) {
-      this._touch();
-      this._bytesWritten += out.length;
-      if (!this._transport.write(out)) this._awaitingDrain = true;
-    }
+    this._writeOutput();
     if (this._engine?.hostRecords) {
       // Records are sealed asynchronously.
       this._runRecords();
@@ -691,6 +693,18 @@ export class TLSSocket extends Duplex {
       return;
     }
     if (cb) this._whenDrained(cb);
+  }
+
+  /** Writes the records rustls has made. */
+  _writeOutput() {
+    const out = this._engine?.takeOutput();
+    // A transport that can no longer be written (the peer hung up and it ended
+    // itself) has no use for more records, close_notify included.
+    if (out && this._transport?.writable !== false) {
+      this._touch();
+      this._bytesWritten += out.length;
+      if (!this._transport.write(out)) this._awaitingDrain = true;
+    }
   }
 
   _read() {
