@@ -25,5 +25,7 @@ export default (env = {}, argv = {}) => ({
     clean: true,
   },
   devtool: argv.mode === 'development' ? 'source-map' : false,
+  // WASM_TLS_NO_MINIFY=1: readable names in browser profiles.
+  optimization: process.env.WASM_TLS_NO_MINIFY ? { minimize: false } : undefined,
   performance: { hints: false }, // the wasm is large by nature; sizes are reported instead
 });

@@ -3,7 +3,7 @@
 // way (upload: page to worker; download: worker to page) and both ways at once (echo).
 // Everything runs in wasm there (no node:crypto): this is the browser figure
 // issue 6 asks for. Medians of ROUNDS runs after a warm-up.
-//   node bench/browser.js [--size MiB] [--rounds N]
+//   node bench/browser.js [--size MiB] [--rounds N] [--cipher TLS_AES_128_GCM_SHA256] [--mode upload]
 import { buildBundle, startDemo } from '../bin/lib/demo.js';
 import { launchChromium, pageResult } from '../tests/js/helpers/chromium.js';
 
@@ -13,6 +13,12 @@ const arg = (name, fallback) => {
 };
 const size = arg('size', 32) << 20;
 const rounds = arg('rounds', 3);
+const pick = (name, all) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? all.filter((x) => x === process.argv[i + 1]) : all;
+};
+const ciphers = pick('cipher', ['TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256']);
+const modes = pick('mode', ['upload', 'download', 'echo']);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 await buildBundle();
@@ -23,10 +29,10 @@ try {
   console.log('- upload: the page sends, the worker counts; download: the worker sends, the page counts (one way through TLS)');
   console.log('- echo: the worker sends everything back (both ways at once; MB/s each way)\n');
   console.log('| cipher suite | upload MB/s | download MB/s | echo MB/s each way | samples (upload; download; echo) |\n|---|---:|---:|---:|---|');
-  for (const cipher of ['TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256']) {
+  for (const cipher of ciphers) {
     const samples = { upload: [], download: [], echo: [] };
     for (let i = 0; i <= rounds; i++) {
-      for (const mode of ['upload', 'download', 'echo']) {
+      for (const mode of modes) {
         const page = await browser.newPage();
         await page.goto(`${demo.url}worker.html?size=${size}&seed=${i + 1}&ciphers=${cipher}&mode=${mode}`);
         const result = await pageResult(page, 'workerResult', ['done', 'error'], 600_000);
@@ -49,7 +55,7 @@ try {
       }
     }
     const list = (xs) => xs.map((s) => s.toFixed(1)).join(', ');
-    const m = (xs) => median(xs).toFixed(1);
+    const m = (xs) => (xs.length ? median(xs).toFixed(1) : '-');
     console.log(`| ${cipher} | ${m(samples.upload)} | ${m(samples.download)} | ${m(samples.echo)} | ${list(samples.upload)}; ${list(samples.download)}; ${list(samples.echo)} |`);
   }
 } finally {

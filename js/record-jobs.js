@@ -112,18 +112,21 @@ const HINT_TLS13 = 1;
 /** TLS 1.3 inner content type of application data. */
 const APPLICATION_DATA = 23;
 /** Records being opened at once: enough to hide WebCrypto's thread hops. */
-const MAX_OPENING = 32;
+const MAX_OPENING = 64;
 /** Records sealed in one run() go to the transport in writes of up to this many. */
 const SEALS_PER_WRITE = 4;
 /** A record header, and TLS 1.2's explicit nonce after it: what framing needs. */
 const HEAD_LEN = 13;
 const NONCE_LEN = 12;
 /**
- * Plaintext bytes being sealed before a write's callback waits for them: a
- * writer may go on meanwhile (as a net.Socket's does while the kernel takes
- * its bytes), so sealing overlaps the next write without growing unbounded.
+ * Plaintext bytes being sealed at once. Writes are planned in slices up to
+ * this: WebCrypto seals on the calling thread in Chromium, so sealing a large
+ * write whole would hold every record back until the last is sealed, where
+ * slices let the peer open the first while the next are sealed.
  */
-const SEALING_WINDOW = 256 * 1024;
+const SEALING_WINDOW = 128 * 1024;
+/** The bytes planned at once. */
+const PLAN_SLICE = 64 * 1024;
 /** TlsConnection.opened() flag: the opens still out were under a replaced key. */
 const REKEYED = 4;
 const PEER_CLOSED = 2;
@@ -168,7 +171,10 @@ export class RecordJobs {
     this.sealing = 0;
     /** @type {(() => void)[]} waiting for `sealing` to drop within the window */
     this.roomWaiters = [];
-    /** The data of the write being planned (SEAL_DATA jobs take from it). */
+    /** @type {Uint8Array[]} written, not yet planned (see plan()) */
+    this.unplanned = [];
+    this.planning = false;
+    /** The slice being planned (SEAL_DATA jobs take from it). */
     this.writing = null;
     this.writingAt = 0;
     /** @type {Uint8Array[]} received ciphertext not yet framed, in order */
@@ -211,13 +217,31 @@ export class RecordJobs {
 
   /** Seals application data; `data` stays here (the engine plans the records). */
   write(data) {
-    this.engine.writePlan(data.length);
-    this.writing = data;
-    this.writingAt = 0;
+    if (!data.length) return;
+    this.unplanned.push(data);
+    this.plan();
+  }
+
+  /** Plans (and so seals) what was written, a slice at a time within the window. */
+  plan() {
+    if (this.planning) return; // the loop below goes on
+    this.planning = true;
     try {
-      this.run();
+      while (this.unplanned.length && this.sealing < SEALING_WINDOW && !this.cancelled && !this.failed) {
+        const data = this.unplanned[0];
+        const slice = data.length > PLAN_SLICE ? data.subarray(0, PLAN_SLICE) : data;
+        if (slice === data) this.unplanned.shift();
+        else this.unplanned[0] = data.subarray(PLAN_SLICE);
+        this.engine.writePlan(slice.length);
+        this.writing = slice;
+        this.writingAt = 0;
+        this.run();
+      }
+    } catch (e) {
+      this.fail(e);
     } finally {
       this.writing = null;
+      this.planning = false;
     }
   }
 
@@ -277,7 +301,7 @@ export class RecordJobs {
       else this.queue[0] = first.subarray(n);
       return first.subarray(0, n);
     }
-    const out = new Uint8Array(n);
+    const out = Buffer.allocUnsafe(n); // every byte is set below (Node: no zero fill)
     let at = 0;
     while (at < n) {
       const chunk = this.queue[0];
@@ -365,7 +389,8 @@ export class RecordJobs {
       if (this.cancelled) return;
       this.socket.writeRecords(batch.flatMap((b, i) => [b.prefix, ...sealed[i]]));
       this.sealing -= length;
-      if (this.sealing <= SEALING_WINDOW && this.roomWaiters.length) {
+      this.plan();
+      if (this.hasRoom() && this.roomWaiters.length) {
         const waiters = this.roomWaiters;
         this.roomWaiters = [];
         for (const cb of waiters) cb();
@@ -374,9 +399,14 @@ export class RecordJobs {
     this.sealed.catch((e) => this.fail(e));
   }
 
-  /** `cb` once what is being sealed fits the window (now, usually). */
+  /** Everything written is planned (nothing may come between) and the window is not full. */
+  hasRoom() {
+    return this.unplanned.length === 0 && this.sealing < SEALING_WINDOW;
+  }
+
+  /** `cb` once what was written is planned and what is being sealed fits the window (now, usually). */
   whenRoom(cb) {
-    if (this.sealing <= SEALING_WINDOW) cb();
+    if (this.hasRoom()) cb();
     else this.roomWaiters.push(cb);
   }
 
@@ -471,6 +501,7 @@ export class RecordJobs {
   fail(err) {
     if (this.failed || this.cancelled) return;
     this.failed = true;
+    this.unplanned = [];
     this.queue = [];
     this.queued = 0;
     this.socket.recordFailed(err);
@@ -478,6 +509,7 @@ export class RecordJobs {
 
   cancel() {
     this.cancelled = true;
+    this.unplanned = [];
     this.idle = [];
     this.roomWaiters = [];
     this.queue = [];

@@ -938,8 +938,10 @@ export class TLSSocket extends Duplex {
 
   /** Restarts the idle timer (Node's socket timeout is inactivity in either direction). */
   _touch() {
-    clearTimeout(this._timer);
-    this._timer = null;
+    if (this._timer) {
+      clearTimeout(this._timer);
+      this._timer = null;
+    }
     if (this._timeoutMs > 0 && !this.destroyed) {
       this._timer = setTimeout(() => this.emit('timeout'), this._timeoutMs);
       this._timer.unref?.();
