@@ -112,7 +112,7 @@ const HINT_TLS13 = 1;
 /** TLS 1.3 inner content type of application data. */
 const APPLICATION_DATA = 23;
 /** Records being opened at once: enough to hide WebCrypto's thread hops. */
-const MAX_OPENING = 64;
+const MAX_OPENING = 32;
 /** Records sealed in one run() go to the transport in writes of up to this many. */
 const SEALS_PER_WRITE = 4;
 /** A record header, and TLS 1.2's explicit nonce after it: what framing needs. */

@@ -11,7 +11,7 @@
 import { asBytes, noHandlers } from './common.js';
 
 /** The initial credit of each direction, part of the protocol. */
-export const WINDOW = 1024 * 1024;
+export const WINDOW = 256 * 1024;
 const EMPTY = new Uint8Array(0);
 
 /** Something to post to and hear from: MessagePort, Worker, parentPort, BroadcastChannel-like. */
