@@ -114,7 +114,7 @@ const APPLICATION_DATA = 23;
 /** Records being opened at once: enough to hide WebCrypto's thread hops. */
 const MAX_OPENING = 32;
 /** Records sealed in one run() go to the transport in writes of up to this many. */
-const SEALS_PER_WRITE = 4;
+const SEALS_PER_WRITE = 8;
 /** A record header, and TLS 1.2's explicit nonce after it: what framing needs. */
 const HEAD_LEN = 13;
 const NONCE_LEN = 12;
@@ -124,9 +124,9 @@ const NONCE_LEN = 12;
  * write whole would hold every record back until the last is sealed, where
  * slices let the peer open the first while the next are sealed.
  */
-const SEALING_WINDOW = 128 * 1024;
+const SEALING_WINDOW = 256 * 1024;
 /** The bytes planned at once. */
-const PLAN_SLICE = 64 * 1024;
+const PLAN_SLICE = 128 * 1024;
 /** TlsConnection.opened() flag: the opens still out were under a replaced key. */
 const REKEYED = 4;
 const PEER_CLOSED = 2;
@@ -163,14 +163,14 @@ export class RecordJobs {
     this.aead = aead;
     /** send, receive: as the AEAD's importKey() gave them */
     this.keys = [null, null];
-    /** Resolves once every record sealed so far has been written, in order. */
+    /** Settles once every record sealed so far has been written, in order. */
     this.sealed = Promise.resolve();
     /** Batches of records whose seal is still a promise (records after them wait too). */
     this.sealsPending = 0;
     /** Plaintext bytes handed to encrypt() and not yet written. */
     this.sealing = 0;
-    /** @type {(() => void)[]} waiting for `sealing` to drop within the window */
-    this.roomWaiters = [];
+    /** @type {(() => void)[]} waiting for all that was written to be handed to the transport */
+    this.writtenWaiters = [];
     /** @type {Uint8Array[]} written, not yet planned (see plan()) */
     this.unplanned = [];
     this.planning = false;
@@ -390,24 +390,28 @@ export class RecordJobs {
       this.socket.writeRecords(batch.flatMap((b, i) => [b.prefix, ...sealed[i]]));
       this.sealing -= length;
       this.plan();
-      if (this.hasRoom() && this.roomWaiters.length) {
-        const waiters = this.roomWaiters;
-        this.roomWaiters = [];
+      if (this.allWritten() && this.writtenWaiters.length) {
+        const waiters = this.writtenWaiters;
+        this.writtenWaiters = [];
         for (const cb of waiters) cb();
       }
     });
     this.sealed.catch((e) => this.fail(e));
   }
 
-  /** Everything written is planned (nothing may come between) and the window is not full. */
-  hasRoom() {
-    return this.unplanned.length === 0 && this.sealing < SEALING_WINDOW;
+  allWritten() {
+    return this.unplanned.length === 0 && this.sealsPending === 0;
   }
 
-  /** `cb` once what was written is planned and what is being sealed fits the window (now, usually). */
-  whenRoom(cb) {
-    if (this.hasRoom()) cb();
-    else this.roomWaiters.push(cb);
+  /**
+   * `cb` once everything written so far has been sealed and handed to the
+   * transport: at once with node:crypto; with WebCrypto later, so that the
+   * writes made meanwhile come to the next write together (a stream piped
+   * record by record is sealed in batches, and sent in fewer, larger messages).
+   */
+  whenWritten(cb) {
+    if (this.allWritten()) cb();
+    else this.writtenWaiters.push(cb);
   }
 
   open(iv, additionalData, record, skip, hint) {
@@ -484,13 +488,6 @@ export class RecordJobs {
     }
   }
 
-  /** `cb` once every record sealed so far has been handed to the transport. */
-  afterSeals(cb) {
-    this.sealed.then(() => {
-      if (!this.cancelled) cb();
-    }, () => {});
-  }
-
   /** `cb` now, or once the records being opened have been delivered. */
   afterOpens(cb) {
     if (this.opening) this.idle.push(cb);
@@ -511,7 +508,7 @@ export class RecordJobs {
     this.cancelled = true;
     this.unplanned = [];
     this.idle = [];
-    this.roomWaiters = [];
+    this.writtenWaiters = [];
     this.queue = [];
     this.inFlight = [];
     this.keys = [null, null];

@@ -681,15 +681,13 @@ export class TLSSocket extends Duplex {
 
   /**
    * Sends whatever records the engine has; `cb` runs once the transport took
-   * them (records the host seals: once they fit its window, or with `all`, once all are out).
+   * them (records the host seals: once all are sealed and written).
    */
-  _flush(cb, all = false) {
+  _flush(cb) {
     this._writeOutput();
     if (this._engine?.hostRecords) {
-      // Records are sealed asynchronously.
       this._runRecords();
-      if (cb && all) this._records.afterSeals(() => this._whenDrained(cb));
-      else if (cb) this._records.whenRoom(() => this._whenDrained(cb));
+      if (cb) this._records.whenWritten(() => this._whenDrained(cb));
       return;
     }
     if (cb) this._whenDrained(cb);
@@ -758,7 +756,7 @@ export class TLSSocket extends Duplex {
       this._uncork();
       this._transport?.end();
       cb();
-    }, true);
+    });
   }
 
   /**

@@ -11,7 +11,7 @@
 import { asBytes, noHandlers } from './common.js';
 
 /** The initial credit of each direction, part of the protocol. */
-export const WINDOW = 256 * 1024;
+export const WINDOW = 1024 * 1024;
 const EMPTY = new Uint8Array(0);
 
 /** Something to post to and hear from: MessagePort, Worker, parentPort, BroadcastChannel-like. */
@@ -138,8 +138,8 @@ export function messagePortTransport(port, options = {}) {
       unacknowledged += bytes.byteLength;
       handlers.onData(bytes);
     }
-    // Credit in batches, so a stream of small records does not double the messages.
-    if (unacknowledged >= WINDOW / 4) {
+    // Credit in large batches: every message costs (docs/transports.md).
+    if (unacknowledged >= WINDOW / 2) {
       if (!closed && !endDelivered) p.postMessage({ type: 'credit', bytes: unacknowledged });
       unacknowledged = 0;
     }

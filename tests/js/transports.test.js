@@ -577,7 +577,7 @@ function wasmServerOn(port, options = {}) {
  * (no wasm-tls code): a Node Duplex that a node:tls server socket runs over.
  */
 function documentedPortDuplex(port) {
-  const WINDOW = 256 * 1024;
+  const WINDOW = 1024 * 1024;
   let credit = WINDOW;
   let unacknowledged = 0;
   let waiting = null; // [chunk, cb] until credit arrives
