@@ -10,6 +10,12 @@ export interface Transport {
   start(handlers: TransportHandlers): void;
   /** Sends bytes; `false` means "wait for onDrain before sending more". */
   write(bytes: Uint8Array): boolean;
+  /**
+   * Optional: sends `parts` in order, as write() would one after another, for
+   * adapters that can send them without joining them first (a MessagePort
+   * transfers each buffer). Returns as write() does.
+   */
+  writev?(parts: Uint8Array[]): boolean;
   /** Half-closes after the bytes already written. */
   end(): void;
   destroy(): void;

@@ -31,23 +31,51 @@ const webCrypto = typeof subtle?.encrypt === 'function' && {
   /** AES-128-GCM and AES-256-GCM (WebCrypto has no ChaCha20-Poly1305). */
   aeads: AES_GCM,
   importKey: (raw, direction) => subtle.importKey('raw', raw, 'AES-GCM', false, [direction === 0 ? 'encrypt' : 'decrypt']),
-  seal: async (key, iv, additionalData, data, suffix) => {
-    let plaintext = data;
-    if (suffix.length) {
-      plaintext = new Uint8Array(data.length + suffix.length);
-      plaintext.set(data);
-      plaintext.set(suffix, data.length);
-    }
-    return [new Uint8Array(await subtle.encrypt({ name: 'AES-GCM', iv, additionalData }, await key, plaintext))];
+  seal(key, iv, additionalData, data, suffix) {
+    if (key instanceof Promise) return key.then((k) => this.seal(k, iv, additionalData, data, suffix));
+    // encrypt() copies its input before it returns (WebCrypto §14.3.1), so one
+    // scratch buffer serves every record: no allocation per record.
+    const plaintext = suffix.length ? gather(data, suffix) : data;
+    return subtle.encrypt({ name: 'AES-GCM', iv, additionalData }, key, plaintext).then((sealed) => [new Uint8Array(sealed)]);
   },
-  open: async (key, iv, additionalData, data) => {
-    try {
-      return new Uint8Array(await subtle.decrypt({ name: 'AES-GCM', iv, additionalData }, await key, data));
-    } catch {
-      return undefined; // OperationError: the engine says so in its words
-    }
+  open(key, iv, additionalData, data) {
+    if (key instanceof Promise) return key.then((k) => this.open(k, iv, additionalData, data), () => undefined);
+    return subtle.decrypt({ name: 'AES-GCM', iv, additionalData }, key, data).then(
+      (plaintext) => new Uint8Array(plaintext),
+      () => undefined, // OperationError: the engine says so in its words
+    );
   },
 };
+
+/**
+ * The bytes of `parts` after the first `skip`: a view when they lie in one part
+ * (a record's header often arrives apart from the rest, from a MessagePort), else a copy.
+ */
+function sealedPart(parts, skip) {
+  let i = 0;
+  while (i < parts.length && skip >= parts[i].length) skip -= parts[i++].length;
+  if (i === parts.length) return EMPTY;
+  if (i === parts.length - 1) return parts[i].subarray(skip);
+  const rest = parts.slice(i);
+  rest[0] = rest[0].subarray(skip);
+  const out = Buffer.allocUnsafe(rest.reduce((n, part) => n + part.length, 0)); // every byte set below
+  let at = 0;
+  for (const part of rest) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
+let scratch = new Uint8Array(0);
+/** data || suffix in the scratch buffer, valid until the next call. */
+function gather(data, suffix) {
+  const length = data.length + suffix.length;
+  if (scratch.length < length) scratch = new Uint8Array(Math.max(length, 16 * 1024 + 256));
+  scratch.set(data);
+  scratch.set(suffix, data.length);
+  return scratch.subarray(0, length);
+}
 
 /** node:crypto: synchronous (OpenSSL in Node), so records are sealed and opened inline. */
 const nodeAead = typeof nodeCrypto?.createCipheriv === 'function' && typeof nodeCrypto.createSecretKey === 'function' && {
@@ -183,7 +211,7 @@ export class RecordJobs {
     /**
      * Records handed to open(), in order; `settled` once its plaintext (or
      * undefined: not authentic) is known, then delivered strictly in order.
-     * @type {{ epoch: number, record: Uint8Array, hint: number, settled: boolean, plaintext?: Uint8Array }[]}
+     * @type {{ epoch: number, parts: Uint8Array[], hint: number, settled: boolean, plaintext?: Uint8Array }[]}
      */
     this.inFlight = [];
     /** frame() and deliver() are running (they loop rather than recurse). */
@@ -292,26 +320,23 @@ export class RecordJobs {
     return out;
   }
 
-  /** Removes the first `n` queued bytes: a view when they lie in one chunk. */
+  /** Removes the first `n` queued bytes, as views of the chunks they lie in. */
   take(n) {
     this.queued -= n;
-    const first = this.queue[0];
-    if (first.length >= n) {
-      if (first.length === n) this.queue.shift();
-      else this.queue[0] = first.subarray(n);
-      return first.subarray(0, n);
-    }
-    const out = Buffer.allocUnsafe(n); // every byte is set below (Node: no zero fill)
-    let at = 0;
-    while (at < n) {
+    const parts = [];
+    while (n > 0) {
       const chunk = this.queue[0];
-      const part = chunk.subarray(0, n - at);
-      out.set(part, at);
-      at += part.length;
-      if (part.length === chunk.length) this.queue.shift();
-      else this.queue[0] = chunk.subarray(part.length);
+      if (chunk.length <= n) {
+        parts.push(chunk);
+        this.queue.shift();
+        n -= chunk.length;
+      } else {
+        parts.push(chunk.subarray(0, n));
+        this.queue[0] = chunk.subarray(n);
+        n = 0;
+      }
     }
-    return out;
+    return parts;
   }
 
   /** Starts the jobs the engine has emitted. */
@@ -338,8 +363,14 @@ export class RecordJobs {
           view.fill(0); // the job stream is ours: no copy of the key is left in it
           const key = this.aead.importKey(raw, direction, algorithm);
           this.keys[direction] = key;
-          if (key instanceof Promise) key.finally(() => raw.fill(0)).catch(() => {});
-          else raw.fill(0);
+          if (key instanceof Promise) {
+            // The key itself once imported, so records need no hop through the promise.
+            key.then((k) => {
+              if (this.keys[direction] === key) this.keys[direction] = k;
+            }, () => {}).finally(() => raw.fill(0));
+          } else {
+            raw.fill(0);
+          }
         } else if (kind === SEAL || kind === SEAL_DATA) {
           const iv = r.take(NONCE_LEN);
           const additionalData = r.take(r.u8());
@@ -361,8 +392,8 @@ export class RecordJobs {
           const iv = r.take(NONCE_LEN);
           const additionalData = r.take(r.u8());
           const skip = r.u8();
-          const record = this.take(r.u32());
-          this.open(iv, additionalData, record, skip, r.u8());
+          const parts = this.take(r.u32());
+          this.open(iv, additionalData, parts, skip, r.u8());
         } else {
           throw new Error(`unknown record job ${kind}`);
         }
@@ -414,10 +445,11 @@ export class RecordJobs {
     else this.writtenWaiters.push(cb);
   }
 
-  open(iv, additionalData, record, skip, hint) {
-    const entry = { epoch: this.epoch, record, hint, settled: false, plaintext: undefined };
+  /** Opens the record in `parts` (as take() gave them), whose first `skip` bytes are not sealed. */
+  open(iv, additionalData, parts, skip, hint) {
+    const entry = { epoch: this.epoch, parts, hint, settled: false, plaintext: undefined };
     this.inFlight.push(entry);
-    const result = this.aead.open(this.keys[1], iv, additionalData, record.subarray(skip));
+    const result = this.aead.open(this.keys[1], iv, additionalData, sealedPart(parts, skip));
     if (!(result instanceof Promise)) {
       entry.settled = true;
       entry.plaintext = result;
@@ -464,9 +496,9 @@ export class RecordJobs {
         if (flags & REKEYED) {
           // The records after this one were framed under the old key: again, in order.
           this.epoch++;
-          const stale = this.inFlight.splice(0).map((e) => e.record);
+          const stale = this.inFlight.splice(0).flatMap((e) => e.parts);
           this.queue.unshift(...stale);
-          this.queued += stale.reduce((n, r) => n + r.length, 0);
+          this.queued += stale.reduce((n, part) => n + part.length, 0);
         }
         if (flags & PEER_CLOSED) {
           // Anything framed after close_notify is ignored (RFC 8446 §6.1).

@@ -282,7 +282,10 @@ export class TLSSocket extends Duplex {
     if (this.destroyed || !transport || this._transportClosed || transport.writable === false) return;
     this._touch();
     let written = true;
-    if (typeof transport.cork === 'function') {
+    if (typeof transport.writev === 'function') {
+      for (const part of parts) this._bytesWritten += part.length;
+      written = transport.writev(parts);
+    } else if (typeof transport.cork === 'function') {
       // One writev for them all, without copying them together first.
       transport.cork();
       for (const part of parts) {

@@ -2,7 +2,7 @@
 // anything with postMessage and message events (a Worker, parentPort).
 //
 // Framing (docs/transports.md has the full description), one object per postMessage:
-//   { type: 'data', data: ArrayBuffer }  bytes, the ArrayBuffer transferred (zero copy)
+//   { type: 'data', data: ArrayBuffer | ArrayBuffer[] }  bytes in order, the buffers transferred (zero copy)
 //   { type: 'credit', bytes: n }         the receiver consumed n more bytes: the sender may send n more
 //   { type: 'end' }                      the sender will send no more data (half-close)
 //   { type: 'close' }                    the sender is gone; no more messages either way
@@ -67,11 +67,15 @@ export function messagePortTransport(port, options = {}) {
       p.postMessage({ ...message, data: message.data.slice(0) });
     }
   };
+  /** The ArrayBuffer to send for `bytes`: its own when it spans all of it (transferred), else a copy. */
+  const ownBuffer = (bytes) => {
+    const whole = transfer && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength &&
+      !(typeof SharedArrayBuffer === 'function' && bytes.buffer instanceof SharedArrayBuffer);
+    return whole ? bytes.buffer : copy(bytes, 0, bytes.byteLength).buffer;
+  };
   const sendData = (bytes) => {
     const n = bytes.byteLength; // before the transfer detaches it
-    const whole = transfer && bytes.byteOffset === 0 && n === bytes.buffer.byteLength &&
-      !(typeof SharedArrayBuffer === 'function' && bytes.buffer instanceof SharedArrayBuffer);
-    const data = whole ? bytes.buffer : copy(bytes, 0, n).buffer;
+    const data = ownBuffer(bytes);
     post({ type: 'data', data }, [data]);
     credit -= n;
   };
@@ -168,9 +172,9 @@ export function messagePortTransport(port, options = {}) {
     if (destroyed || closed) return;
     switch (message?.type) {
       case 'data': {
-        const bytes = asBytes(message.data);
-        if (!bytes || endReceived) break;
-        if (bytes.byteLength) inbox.push(bytes);
+        const parts = Array.isArray(message.data) ? message.data.map(asBytes) : [asBytes(message.data)];
+        if (parts.some((bytes) => !bytes) || endReceived) break;
+        for (const bytes of parts) if (bytes.byteLength) inbox.push(bytes);
         deliver();
         return;
       }
@@ -238,6 +242,27 @@ export function messagePortTransport(port, options = {}) {
       const rest = credit > 0 && outbox.length === 0 ? sendWithin(bytes) : bytes;
       if (rest.byteLength) outbox.push(rest);
       else if (credit > 0) return true;
+      needDrain = true;
+      return false;
+    },
+    writev(parts) {
+      const n = parts.reduce((sum, bytes) => sum + bytes.byteLength, 0);
+      if (destroyed || endRequested || peerClosed || n > credit || outbox.length) {
+        // Over the credit: joined, as write() takes it (rare: the window is large).
+        const joined = new Uint8Array(n);
+        let at = 0;
+        for (const bytes of parts) {
+          joined.set(bytes, at);
+          at += bytes.byteLength;
+        }
+        return this.write(joined);
+      }
+      if (n === 0) return credit > 0;
+      // One message: every message costs far more than a few more buffers in it.
+      const data = parts.filter((bytes) => bytes.byteLength).map(ownBuffer);
+      post({ type: 'data', data }, data);
+      credit -= n;
+      if (credit > 0) return true;
       needDrain = true;
       return false;
     },
