@@ -123,6 +123,41 @@ for (const [aead, choice, suites] of [['node:crypto', undefined, [...SUITES, ...
   });
 }
 
+for (const [aead, choice] of [['node:crypto', undefined], ['WebCrypto', 'webcrypto']]) {
+  test(`host records (${aead}): data is never delivered inside write(), and echoes in order across the handover`, async (t) => {
+    globalThis[SWITCH] = choice;
+    t.after(() => { delete globalThis[SWITCH]; });
+    const server = await nodeServer(certs.ec);
+    t.after(() => server.close());
+    const socket = tls.connect({ port: server.port, host: '127.0.0.1', ca: certs.ca, servername: 'localhost' });
+    await once(socket, 'secureConnect');
+    // Small writes, each echoed while later ones are written: the handover
+    // happens between them, in either direction, with records still arriving.
+    let writing = false;
+    let insideWrite = 0;
+    const chunks = [];
+    socket.on('data', (c) => {
+      if (writing) insideWrite++;
+      chunks.push(c);
+    });
+    const sent = [];
+    for (let i = 0; i < 400; i++) {
+      const chunk = randomBytes(1 + ((i * 7919) % 20_000));
+      sent.push(chunk);
+      writing = true;
+      socket.write(chunk);
+      writing = false;
+      if (i % 8 === 0) await new Promise((r) => setImmediate(r));
+    }
+    const total = sent.reduce((n, c) => n + c.length, 0);
+    while (chunks.reduce((n, c) => n + c.length, 0) < total) await once(socket, 'data');
+    assert.equal(socket._engine.hostRecords, true);
+    assert.equal(insideWrite, 0);
+    assert.equal(sha(Buffer.concat(chunks)), sha(Buffer.concat(sent)));
+    socket.destroy();
+  });
+}
+
 test('host records off by the global switch: rustls keeps the records', async (t) => {
   globalThis[SWITCH] = false;
   t.after(() => { delete globalThis[SWITCH]; });
