@@ -27,3 +27,4 @@ pub mod tickets;
 pub mod verify;
 #[cfg(target_arch = "wasm32")]
 mod wasm;
+pub mod x509;
