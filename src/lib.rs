@@ -17,6 +17,7 @@ pub mod engine;
 pub mod error;
 #[cfg(target_arch = "wasm32")]
 mod host;
+pub mod kdf;
 pub mod keys;
 pub mod pkcs;
 pub mod records;
