@@ -4,17 +4,19 @@
 //! `issuerCertificate` links).
 //!
 //! Extensions and names are read from their DER here rather than through
-//! x509-parser's typed values, because Node prints what is in the certificate
-//! byte for byte (non-ASCII bytes in an IA5String, BMPString code units, the
-//! order of extended key usages) where a typed parser would normalise or refuse.
+//! typed values, because Node prints what is in the certificate byte for byte
+//! (non-ASCII bytes in an IA5String, BMPString code units, the order of
+//! extended key usages) where a typed parser would normalise or refuse.
 
 use ring::digest;
 use serde::Serialize;
-use x509_parser::extensions::{GeneralName, ParsedExtension};
-use x509_parser::prelude::{FromDer, X509Certificate};
 
 use crate::der::{elements, only, Tlv, TAG_OID, TAG_SEQUENCE, TAG_SET};
 use crate::error::TlsError;
+use crate::x509::{
+    self, Certificate, OID_AUTHORITY_INFO_ACCESS, OID_AUTHORITY_KEY_ID, OID_BASIC_CONSTRAINTS,
+    OID_EXT_KEY_USAGE, OID_KEY_USAGE, OID_SUBJECT_ALT_NAME, OID_SUBJECT_KEY_ID,
+};
 
 #[derive(Debug, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
@@ -63,22 +65,21 @@ pub struct CertInfo {
     pub self_signed: bool,
 }
 
-fn bad_certificate(e: impl std::fmt::Display) -> TlsError {
+fn bad_certificate() -> TlsError {
     TlsError::new(
         "ERR_TLS_INVALID_CERTIFICATE",
-        format!("bad certificate: {e}"),
+        "bad certificate: not a well-formed X.509 certificate",
     )
 }
 
 /// Describes one DER certificate.
 pub fn describe(der: &[u8]) -> Result<CertInfo, TlsError> {
-    let (_, cert) = X509Certificate::from_der(der).map_err(bad_certificate)?;
-    let tbs = &cert.tbs_certificate;
+    let (cert, _) = Certificate::parse(der).ok_or_else(bad_certificate)?;
     let links = Links::of(&cert);
 
     let mut info = CertInfo {
-        subject: parse_name(tbs.subject.as_raw()).and_then(|n| name_entries(&n)),
-        issuer: parse_name(tbs.issuer.as_raw()).and_then(|n| name_entries(&n)),
+        subject: parse_name(cert.subject).and_then(|n| name_entries(&n)),
+        issuer: parse_name(cert.issuer).and_then(|n| name_entries(&n)),
         subjectaltname: None,
         info_access: None,
         ca: false,
@@ -88,52 +89,41 @@ pub fn describe(der: &[u8]) -> Result<CertInfo, TlsError> {
         pubkey: None,
         asn1_curve: None,
         nist_curve: None,
-        valid_from: String::new(),
-        valid_to: String::new(),
+        valid_from: time_with_fraction(cert.not_before.unix, time_fraction(cert.not_before.value)),
+        valid_to: time_with_fraction(cert.not_after.unix, time_fraction(cert.not_after.value)),
         fingerprint: fingerprint(&digest::SHA1_FOR_LEGACY_USE_ONLY, der),
         fingerprint256: fingerprint(&digest::SHA256, der),
         fingerprint512: fingerprint(&digest::SHA512, der),
         ext_key_usage: None,
-        serial_number: serial_hex(tbs.raw_serial()),
+        serial_number: serial_hex(cert.serial),
         self_issued: links.subject.is_some() && links.subject == links.issuer,
         self_signed: check_issued(&links, &links),
     };
 
-    let (from_fraction, to_fraction) = validity_fractions(tbs.as_ref()).unwrap_or_default();
-    info.valid_from = time_with_fraction(cert.validity().not_before.timestamp(), from_fraction);
-    info.valid_to = time_with_fraction(cert.validity().not_after.timestamp(), to_fraction);
-
     // OpenSSL reads the first of a repeated extension (and refuses a repeated
     // extendedKeyUsage, which Node then leaves out).
-    let first = |oid: &[u8]| cert.extensions().iter().find(|e| e.oid.as_bytes() == oid);
-    let count = |oid: &[u8]| {
-        cert.extensions()
-            .iter()
-            .filter(|e| e.oid.as_bytes() == oid)
-            .count()
-    };
+    let first = |oid| cert.extensions_with(oid).next();
     if let Some(ext) = first(OID_SUBJECT_ALT_NAME) {
         info.subjectaltname = Some(subject_alt_name(ext.value));
     }
     if let Some(ext) = first(OID_AUTHORITY_INFO_ACCESS) {
         info.info_access = Some(info_access(ext.value));
     }
-    if count(OID_EXT_KEY_USAGE) == 1 {
-        info.ext_key_usage = first(OID_EXT_KEY_USAGE).and_then(|e| ext_key_usage(e.value));
+    if let Ok(Some(ext)) = cert.unique_extension(OID_EXT_KEY_USAGE) {
+        info.ext_key_usage = ext_key_usage(ext.value);
     }
 
-    // OpenSSL's X509_check_ca() == 1: CA:TRUE, and keyCertSign if keyUsage is present.
-    let mut is_ca = false;
-    for ext in cert.extensions() {
-        if let ParsedExtension::BasicConstraints(bc) = ext.parsed_extension() {
-            is_ca = bc.ca;
-        }
-    }
+    // OpenSSL's X509_check_ca() == 1: CA:TRUE, and keyCertSign if keyUsage is
+    // present. Of repeated basicConstraints the last readable one counts.
+    let is_ca = cert
+        .extensions_with(OID_BASIC_CONSTRAINTS)
+        .filter_map(|e| x509::basic_constraints(e.value))
+        .last()
+        .unwrap_or(false);
     info.ca = is_ca && links.cert_sign;
 
-    let spki = cert.public_key();
-    let key = spki.subject_public_key.data.as_ref();
-    match spki.algorithm.algorithm.as_bytes() {
+    let key = cert.public_key;
+    match cert.key_algorithm {
         OID_RSA_ENCRYPTION => {
             if let Some((n, e)) = rsa_key(key) {
                 info.modulus = Some(bn_print(n));
@@ -143,12 +133,10 @@ pub fn describe(der: &[u8]) -> Result<CertInfo, TlsError> {
             }
         }
         OID_EC_PUBLIC_KEY => {
-            let curve = spki
-                .algorithm
-                .parameters
-                .as_ref()
-                .filter(|p| p.header.tag().0 == 6)
-                .and_then(|p| CURVES.iter().find(|c| c.0 == p.data));
+            let curve = cert
+                .key_parameters
+                .filter(|p| p.tag == TAG_OID)
+                .and_then(|p| CURVES.iter().find(|c| c.0 == p.content));
             if let Some((_, name, nist, bits)) = curve {
                 info.bits = Some(*bits);
                 info.pubkey = Some(key.to_vec());
@@ -165,11 +153,10 @@ pub fn describe(der: &[u8]) -> Result<CertInfo, TlsError> {
 /// looks up an issuer in a trust store (names, key identifiers, signature
 /// algorithm; keyUsage is not consulted).
 pub fn issued_by(der: &[u8], issuer_der: &[u8]) -> bool {
-    match (
-        X509Certificate::from_der(der),
-        X509Certificate::from_der(issuer_der),
-    ) {
-        (Ok((_, cert)), Ok((_, issuer))) => likely_issued(&Links::of(&cert), &Links::of(&issuer)),
+    match (Certificate::parse(der), Certificate::parse(issuer_der)) {
+        (Some((cert, _)), Some((issuer, _))) => {
+            likely_issued(&Links::of(&cert), &Links::of(&issuer))
+        }
         _ => false,
     }
 }
@@ -185,11 +172,7 @@ pub fn issued_by(der: &[u8], issuer_der: &[u8]) -> bool {
 /// it was asked about. The JS side links consecutive entries and the last one
 /// to itself when it is self-signed.
 pub fn detailed_chain<'a>(sent: &[&'a [u8]], store: &[&'a [u8]]) -> Vec<&'a [u8]> {
-    let parse = |der: &'a [u8]| {
-        X509Certificate::from_der(der)
-            .ok()
-            .map(|(_, c)| Links::of(&c))
-    };
+    let parse = |der: &'a [u8]| Certificate::parse(der).map(|(c, _)| Links::of(&c));
     let Some((&leaf, rest)) = sent.split_first() else {
         return Vec::new();
     };
@@ -241,17 +224,13 @@ pub fn detailed_chain<'a>(sent: &[&'a [u8]], store: &[&'a [u8]]) -> Vec<&'a [u8]
 
 /// `(notBefore, notAfter)` as Unix seconds.
 pub fn validity(der: &[u8]) -> Result<(i64, i64), TlsError> {
-    let (_, cert) = X509Certificate::from_der(der).map_err(bad_certificate)?;
-    let v = cert.validity();
-    Ok((v.not_before.timestamp(), v.not_after.timestamp()))
+    let (cert, _) = Certificate::parse(der).ok_or_else(bad_certificate)?;
+    Ok((cert.not_before.unix, cert.not_after.unix))
 }
 
 // ---------------------------------------------------------------------------
 // DER
 
-const OID_SUBJECT_ALT_NAME: &[u8] = &[0x55, 0x1d, 0x11];
-const OID_AUTHORITY_INFO_ACCESS: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x01, 0x01];
-const OID_EXT_KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x25];
 const OID_RSA_ENCRYPTION: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
 const OID_EC_PUBLIC_KEY: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
 
@@ -288,7 +267,7 @@ fn der_unsigned(magnitude: &[u8]) -> Vec<u8> {
 }
 
 /// An OBJECT IDENTIFIER's contents in dotted form, as `OBJ_obj2txt(.., 1)`.
-fn oid_text(content: &[u8]) -> Option<String> {
+pub(crate) fn oid_text(content: &[u8]) -> Option<String> {
     if content.is_empty() || content.last().is_some_and(|b| b & 0x80 != 0) {
         return None;
     }
@@ -962,39 +941,45 @@ struct Links {
 }
 
 impl Links {
-    fn of(cert: &X509Certificate<'_>) -> Self {
-        let tbs = &cert.tbs_certificate;
+    fn of(cert: &Certificate<'_>) -> Self {
         let mut links = Links {
-            subject: canonical_name(tbs.subject.as_raw()),
-            issuer: canonical_name(tbs.issuer.as_raw()),
-            serial: strip_leading_zeros(tbs.raw_serial()).to_vec(),
+            subject: canonical_name(cert.subject),
+            issuer: canonical_name(cert.issuer),
+            serial: strip_leading_zeros(cert.serial).to_vec(),
             subject_key_id: None,
             authority_key_id: None,
             authority_serial: None,
             authority_issuer: None,
             cert_sign: true,
-            key: key_type(tbs.subject_pki.algorithm.algorithm.as_bytes()),
-            signed_with: oid_text(tbs.signature.algorithm.as_bytes())
-                .and_then(|o| signature_key_type(&o)),
+            key: key_type(cert.key_algorithm),
+            signed_with: oid_text(cert.tbs_signature).and_then(|o| signature_key_type(&o)),
         };
-        for ext in cert.extensions() {
-            match ext.parsed_extension() {
-                ParsedExtension::SubjectKeyIdentifier(id) => {
-                    links.subject_key_id = Some(id.0.to_vec())
+        // Of a repeated extension the last readable one counts; an unreadable
+        // one is as if absent.
+        for ext in &cert.extensions {
+            match ext.oid {
+                OID_SUBJECT_KEY_ID => {
+                    if let Some(id) = x509::subject_key_id(ext.value) {
+                        links.subject_key_id = Some(id.to_vec());
+                    }
                 }
-                ParsedExtension::AuthorityKeyIdentifier(akid) => {
-                    links.authority_key_id = akid.key_identifier.as_ref().map(|id| id.0.to_vec());
-                    links.authority_serial = akid
-                        .authority_cert_serial
-                        .map(|s| strip_leading_zeros(s).to_vec());
-                    links.authority_issuer = akid.authority_cert_issuer.as_ref().map(|names| {
-                        names.iter().find_map(|n| match n {
-                            GeneralName::DirectoryName(dn) => canonical_name(dn.as_raw()),
-                            _ => None,
-                        })
-                    });
+                OID_AUTHORITY_KEY_ID => {
+                    if let Some(akid) = x509::authority_key_id(ext.value) {
+                        links.authority_key_id = akid.key_id.map(<[u8]>::to_vec);
+                        links.authority_serial =
+                            akid.serial.map(|s| strip_leading_zeros(s).to_vec());
+                        links.authority_issuer = akid.issuer.map(|names| {
+                            names
+                                .iter()
+                                .find_map(|n| x509::directory_name(n).and_then(canonical_name))
+                        });
+                    }
                 }
-                ParsedExtension::KeyUsage(ku) => links.cert_sign = ku.key_cert_sign(),
+                OID_KEY_USAGE => {
+                    if let Some(bits) = x509::key_usage(ext.value) {
+                        links.cert_sign = bits & x509::KEY_USAGE_KEY_CERT_SIGN != 0;
+                    }
+                }
                 _ => {}
             }
         }
@@ -1315,19 +1300,6 @@ fn time_with_fraction(unix: i64, fraction: &str) -> String {
         (Some(head), Some(tail)) => format!("{head}{fraction}{tail}"),
         _ => plain,
     }
-}
-
-/// The fractional seconds (`.` and digits) of notBefore and notAfter, from
-/// the TBSCertificate's DER.
-fn validity_fractions(tbs: &[u8]) -> Option<(&str, &str)> {
-    let fields = elements(only(tbs)?.content)?;
-    // [0] version is optional; then serialNumber, signature, issuer, validity.
-    let skip = usize::from(fields.first()?.tag == 0xa0);
-    let validity = fields.get(skip + 3)?;
-    let [not_before, not_after] = elements(validity.content)?[..] else {
-        return None;
-    };
-    Some((time_fraction(not_before), time_fraction(not_after)))
 }
 
 /// The fractional seconds of a GeneralizedTime (`.` and digits), or "".

@@ -53,8 +53,7 @@ fn pem_items<T: PemObject>(pem: &str) -> Result<Vec<T>, TlsError> {
 /// Every certificate in PEM text (at least one), or one DER certificate.
 pub fn certificates(pem: &str) -> Result<Vec<CertificateDer<'static>>, TlsError> {
     if let Some(der) = as_der(pem) {
-        use x509_parser::prelude::{FromDer, X509Certificate};
-        X509Certificate::from_der(&der).map_err(|_| no_start_line())?;
+        crate::x509::Certificate::parse(&der).ok_or_else(no_start_line)?;
         return Ok(vec![CertificateDer::from(der)]);
     }
     pem_items(pem)
@@ -225,18 +224,16 @@ pub fn key_mismatch() -> TlsError {
 
 /// The family of a certificate's public key, in rustls' terms.
 pub fn key_algorithm(der: &[u8]) -> Option<rustls::SignatureAlgorithm> {
-    use x509_parser::prelude::{FromDer, X509Certificate};
-    let (_, cert) = X509Certificate::from_der(der).ok()?;
-    match cert
-        .public_key()
-        .algorithm
-        .algorithm
-        .to_id_string()
-        .as_str()
-    {
-        "1.2.840.113549.1.1.1" | "1.2.840.113549.1.1.10" => Some(rustls::SignatureAlgorithm::RSA),
-        "1.2.840.10045.2.1" => Some(rustls::SignatureAlgorithm::ECDSA),
-        "1.3.101.112" => Some(rustls::SignatureAlgorithm::ED25519),
+    let (cert, _) = crate::x509::Certificate::parse(der)?;
+    match cert.key_algorithm {
+        // rsaEncryption, id-RSASSA-PSS
+        [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01 | 0x0a] => {
+            Some(rustls::SignatureAlgorithm::RSA)
+        }
+        // id-ecPublicKey
+        [0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01] => Some(rustls::SignatureAlgorithm::ECDSA),
+        // id-Ed25519
+        [0x2b, 0x65, 0x70] => Some(rustls::SignatureAlgorithm::ED25519),
         _ => None,
     }
 }

@@ -17,6 +17,7 @@ pub mod engine;
 pub mod error;
 #[cfg(target_arch = "wasm32")]
 mod host;
+pub mod kdf;
 pub mod keys;
 pub mod pkcs;
 pub mod records;
@@ -27,3 +28,4 @@ pub mod tickets;
 pub mod verify;
 #[cfg(target_arch = "wasm32")]
 mod wasm;
+pub mod x509;

@@ -1,6 +1,6 @@
 //! Encrypted PKCS#8 keys (PBES2, RFC 8018) and PKCS#12 files (RFC 7292),
-//! read with our DER reader; the primitives are RustCrypto's (AES-CBC,
-//! PBKDF2, scrypt) and ring's (SHA-256, HMAC).
+//! read with our DER reader; the primitives are RustCrypto's AES-CBC, ring's
+//! (SHA-256, HMAC, PBKDF2) and ours on ring's (scrypt, src/kdf.rs).
 //!
 //! What is read is what OpenSSL 3 writes: PBES2 with PBKDF2 (HMAC-SHA-224 to
 //! SHA-512) or scrypt, and AES-CBC; PKCS#12 with a SHA-256 MAC. PBES1 and
@@ -29,13 +29,11 @@ pub enum Failure {
     Decrypt,
 }
 
+/// PBKDF2's PRF: HMAC-SHA-1 (recognised, refused) or one `kdf` has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Prf {
     Sha1,
-    Sha224,
-    Sha256,
-    Sha384,
-    Sha512,
+    Hmac(crate::kdf::Prf),
 }
 
 enum Kdf<'a> {
@@ -142,10 +140,10 @@ fn prf_of(t: Tlv<'_>) -> Option<Prf> {
     }
     Some(match oid.strip_prefix(&HMAC[..])? {
         [7] => Prf::Sha1,
-        [8] => Prf::Sha224,
-        [9] => Prf::Sha256,
-        [10] => Prf::Sha384,
-        [11] => Prf::Sha512,
+        [8] => Prf::Hmac(crate::kdf::Prf::Sha224),
+        [9] => Prf::Hmac(crate::kdf::Prf::Sha256),
+        [10] => Prf::Hmac(crate::kdf::Prf::Sha384),
+        [11] => Prf::Hmac(crate::kdf::Prf::Sha512),
         _ => return None,
     })
 }
@@ -163,7 +161,6 @@ fn cipher_of(t: Tlv<'_>) -> Option<Aes<'_>> {
 }
 
 fn derive(kdf: &Kdf<'_>, password: &[u8], key: &mut [u8]) -> Option<()> {
-    use sha2::{Sha224, Sha256, Sha384, Sha512};
     let (Kdf::Pbkdf2 { key_length, .. } | Kdf::Scrypt { key_length, .. }) = kdf;
     if key_length.is_some_and(|n| n != key.len() as u64) {
         return None;
@@ -176,10 +173,7 @@ fn derive(kdf: &Kdf<'_>, password: &[u8], key: &mut [u8]) -> Option<()> {
             ..
         } => match prf {
             Prf::Sha1 => return None, // refused, as OpenSSL 3 never writes it
-            Prf::Sha224 => pbkdf2::pbkdf2_hmac::<Sha224>(password, salt, iterations, key),
-            Prf::Sha256 => pbkdf2::pbkdf2_hmac::<Sha256>(password, salt, iterations, key),
-            Prf::Sha384 => pbkdf2::pbkdf2_hmac::<Sha384>(password, salt, iterations, key),
-            Prf::Sha512 => pbkdf2::pbkdf2_hmac::<Sha512>(password, salt, iterations, key),
+            Prf::Hmac(prf) => crate::kdf::pbkdf2(prf, password, salt, iterations, key),
         },
         Kdf::Scrypt {
             salt,
@@ -191,15 +185,14 @@ fn derive(kdf: &Kdf<'_>, password: &[u8], key: &mut [u8]) -> Option<()> {
             if !cost.is_power_of_two() {
                 return None;
             }
-            let log_n = u8::try_from(cost.trailing_zeros()).ok()?;
-            let params = scrypt::Params::new(
-                log_n,
+            crate::kdf::scrypt(
+                password,
+                salt,
+                cost.trailing_zeros(),
                 u32::from(block_size),
                 u32::from(parallelization),
-                scrypt::Params::RECOMMENDED_LEN,
-            )
-            .ok()?;
-            scrypt::scrypt(password, salt, &params, key).ok()?;
+                key,
+            )?;
         }
     }
     Some(())

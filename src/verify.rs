@@ -17,7 +17,6 @@ use rustls::{
     CertificateError, DigitallySignedStruct, Error, PeerMisbehaved, RootCertStore, SignatureScheme,
 };
 use serde::Serialize;
-use x509_parser::prelude::{FromDer, SubjectPublicKeyInfo, X509Certificate};
 
 use crate::roots::Roots;
 
@@ -217,8 +216,8 @@ const RSA_LEGACY_MIN_BITS: usize = 1024;
 /// it, as an end entity or else as a trust anchor (which covers v1): so the key
 /// that signed the handshake is the very one `verify_chain` judges, and no
 /// difference between two parsers can pair a trusted certificate with another
-/// key. x509-parser's reading serves only certificates webpki reads neither
-/// way, which `verify_chain` never trusts.
+/// key. Our own reading (`crate::x509`) serves only certificates webpki reads
+/// neither way, which `verify_chain` never trusts.
 fn fallback_key(cert: &CertificateDer<'_>) -> Option<SubjectPublicKeyInfoDer<'static>> {
     if let Ok(end_entity) = webpki::EndEntityCert::try_from(cert) {
         let spki = end_entity.subject_public_key_info();
@@ -228,22 +227,17 @@ fn fallback_key(cert: &CertificateDer<'_>) -> Option<SubjectPublicKeyInfoDer<'st
         return Some(webpki::spki_for_anchor(&anchor));
     }
     // Nothing may follow the certificate (OpenSSL: "cert length mismatch").
-    let (rest, parsed) = X509Certificate::from_der(cert.as_ref()).ok()?;
-    if !rest.is_empty() {
-        return None;
-    }
-    let raw = parsed.tbs_certificate.subject_pki.raw;
-    Some(SubjectPublicKeyInfoDer::from(raw.to_vec()))
+    let parsed = crate::x509::Certificate::parse_exact(cert.as_ref())?;
+    Some(SubjectPublicKeyInfoDer::from(parsed.spki.to_vec()))
 }
 
 /// Whether a SubjectPublicKeyInfo holds an RSA key under 2048 bits.
 fn is_small_rsa(spki: &[u8]) -> bool {
-    let Ok((_, spki)) = SubjectPublicKeyInfo::from_der(spki) else {
+    const RSA_ENCRYPTION: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
+    let Some((RSA_ENCRYPTION, key)) = spki_parts(spki) else {
         return false;
     };
-    spki.algorithm.algorithm == x509_parser::oid_registry::OID_PKCS1_RSAENCRYPTION
-        && rsa_public_key(&spki.subject_public_key.data)
-            .is_some_and(|key| key.bits < RSA_STRICT_MIN_BITS)
+    rsa_public_key(key).is_some_and(|key| key.bits < RSA_STRICT_MIN_BITS)
 }
 
 /// The schemes a TLS 1.3 peer may sign with (RFC 8446, 4.2.3): no PKCS#1
@@ -571,25 +565,24 @@ fn v1_leaf_signed_by_ca(
     ca_certs: &[CertificateDer<'_>],
     now: UnixTime,
 ) -> Option<Option<VerifyError>> {
-    use x509_parser::prelude::{FromDer, X509Certificate, X509Version};
-    let (_, cert) = X509Certificate::from_der(leaf.as_ref()).ok()?;
-    if cert.version() != X509Version::V1 {
+    use crate::x509::Certificate;
+    let cert = Certificate::parse(leaf.as_ref())?.0;
+    if cert.version != 0 {
         return None;
     }
     let issuer = ca_certs.iter().find_map(|ca| {
-        let (_, ca) = X509Certificate::from_der(ca.as_ref()).ok()?;
-        let signed = ca.subject().as_raw() == cert.issuer().as_raw()
-            && cert.verify_signature(Some(ca.public_key())).is_ok();
+        let ca = Certificate::parse(ca.as_ref())?.0;
+        let signed = ca.subject == cert.issuer && signed_by(&cert, &ca);
         signed.then_some(ca)
     })?;
     let now = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
-    let periods = [cert.validity(), issuer.validity()];
-    Some(if periods.iter().any(|v| now < v.not_before.timestamp()) {
+    let periods = [&cert, &issuer];
+    Some(if periods.iter().any(|c| now < c.not_before.unix) {
         Some(VerifyError::new(
             "CERT_NOT_YET_VALID",
             "certificate is not yet valid",
         ))
-    } else if periods.iter().any(|v| now > v.not_after.timestamp()) {
+    } else if periods.iter().any(|c| now > c.not_after.unix) {
         Some(VerifyError::new(
             "CERT_HAS_EXPIRED",
             "certificate has expired",
@@ -597,6 +590,94 @@ fn v1_leaf_signed_by_ca(
     } else {
         None
     })
+}
+
+/// A SubjectPublicKeyInfo's algorithm OID contents and key bytes.
+fn spki_parts(spki: &[u8]) -> Option<(&[u8], &[u8])> {
+    let [algorithm, key] = crate::der::only(spki)?.sequence()?[..] else {
+        return None;
+    };
+    let (oid, _) = crate::der::algorithm(algorithm)?;
+    Some((oid, crate::x509::bit_string(key)?))
+}
+
+/// Whether `issuer`'s key verifies `cert`'s signature over its
+/// TBSCertificate, with ring, for the algorithms this check has always taken
+/// (x509-parser mapped them so): RSA PKCS#1 (SHA-1 from 1024 bits, SHA-2 from
+/// 2048), RSA-PSS with SHA-2, ECDSA with SHA-256 or SHA-384 on P-256 and
+/// P-384, Ed25519.
+fn signed_by(cert: &crate::x509::Certificate<'_>, issuer: &crate::x509::Certificate<'_>) -> bool {
+    use ring::signature as sig;
+    const P256: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
+    const P384: &[u8] = &[0x2b, 0x81, 0x04, 0x00, 0x22];
+    let curve = issuer
+        .key_parameters
+        .filter(|p| p.tag == crate::der::TAG_OID)
+        .map(|p| p.content);
+    let algorithm: &dyn sig::VerificationAlgorithm = match cert.signature_algorithm {
+        // sha1WithRSAEncryption, and OIW's sha1WithRSASignature
+        [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x05] | [0x2b, 0x0e, 0x03, 0x02, 0x1d] => {
+            &sig::RSA_PKCS1_1024_8192_SHA1_FOR_LEGACY_USE_ONLY
+        }
+        [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b] => &sig::RSA_PKCS1_2048_8192_SHA256,
+        [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0c] => &sig::RSA_PKCS1_2048_8192_SHA384,
+        [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0d] => &sig::RSA_PKCS1_2048_8192_SHA512,
+        // id-RSASSA-PSS: by the hash its parameters name.
+        [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0a] => {
+            match pss_hash(cert.signature_parameters) {
+                Some([.., 1]) => &sig::RSA_PSS_2048_8192_SHA256,
+                Some([.., 2]) => &sig::RSA_PSS_2048_8192_SHA384,
+                Some([.., 3]) => &sig::RSA_PSS_2048_8192_SHA512,
+                _ => return false,
+            }
+        }
+        // ecdsa-with-SHA256, ecdsa-with-SHA384
+        [0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, hash @ (0x02 | 0x03)] => match (curve, hash) {
+            (Some(P256), 0x02) => &sig::ECDSA_P256_SHA256_ASN1,
+            (Some(P256), _) => &sig::ECDSA_P256_SHA384_ASN1,
+            (Some(P384), 0x02) => &sig::ECDSA_P384_SHA256_ASN1,
+            (Some(P384), _) => &sig::ECDSA_P384_SHA384_ASN1,
+            _ => return false,
+        },
+        [0x2b, 0x65, 0x70] => &sig::ED25519,
+        _ => return false,
+    };
+    sig::UnparsedPublicKey::new(algorithm, issuer.public_key)
+        .verify(cert.tbs, cert.signature)
+        .is_ok()
+}
+
+/// The OID contents of the hash RSASSA-PSS parameters name, when they are
+/// well-formed (hash, mask generation, salt length and trailer, each optional
+/// and in order) and it is one of SHA-256, SHA-384, SHA-512
+/// (2.16.840.1.101.3.4.2.1 to .3).
+fn pss_hash(params: Option<crate::der::Tlv<'_>>) -> Option<&[u8]> {
+    use crate::x509::{algorithm, small_unsigned};
+    const SHA2: &[u8] = &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02];
+    let mut hash = None;
+    let mut last_tag = 0;
+    for field in params?.sequence()? {
+        let inner = crate::der::only(field.content)?;
+        if field.tag <= last_tag {
+            return None;
+        }
+        last_tag = field.tag;
+        match field.tag {
+            0xa0 => hash = Some(algorithm(inner)?.0),
+            0xa1 => {
+                algorithm(inner)?;
+            }
+            0xa2 | 0xa3 => {
+                u32::try_from(small_unsigned(inner)?).ok()?;
+            }
+            _ => return None,
+        }
+    }
+    let hash = hash?;
+    match hash.strip_prefix(SHA2)? {
+        [1..=3] => Some(hash),
+        _ => None,
+    }
 }
 
 /// OpenSSL trusts a certificate that is itself in the trust store (the usual

@@ -4,18 +4,13 @@
 //! saying why. Node names only some of OpenSSL's verify errors; the others
 //! reach users as code `UNSPECIFIED` with OpenSSL's own message.
 
+use super::VerifyError;
+use crate::x509::{self, Certificate};
 use rustls::pki_types::{CertificateDer, UnixTime};
 use rustls::RootCertStore;
-use x509_parser::extensions::GeneralName;
-use x509_parser::oid_registry::Oid;
-use x509_parser::prelude::{FromDer, X509Certificate};
 
-use super::VerifyError;
-
-fn parse<'a>(der: &'a CertificateDer<'_>) -> Option<X509Certificate<'a>> {
-    X509Certificate::from_der(der.as_ref())
-        .ok()
-        .map(|(_, cert)| cert)
+fn parse<'a>(der: &'a CertificateDer<'_>) -> Option<Certificate<'a>> {
+    Certificate::parse(der.as_ref()).map(|(cert, _)| cert)
 }
 
 const fn unspecified(message: &'static str) -> VerifyError {
@@ -52,15 +47,14 @@ pub(super) fn accepted_path_error(
 ) -> Option<VerifyError> {
     // webpki takes a root as a name and a key; OpenSSL checks its dates too.
     if let Some(root) = anchor.and_then(parse) {
-        let v = root.validity();
-        if let Some(err) = period_error(v.not_before.timestamp(), v.not_after.timestamp(), now) {
+        if let Some(err) = period_error(root.not_before.unix, root.not_after.unix, now) {
             return Some(err);
         }
     }
     // A CA's key usage, when present, must allow certificate signing.
     for cert in intermediates.iter().filter_map(parse) {
         if let Ok(Some(ku)) = cert.key_usage() {
-            if !ku.value.key_cert_sign() {
+            if ku & x509::KEY_USAGE_KEY_CERT_SIGN == 0 {
                 return Some(unspecified(
                     "key usage does not include certificate signing",
                 ));
@@ -68,10 +62,13 @@ pub(super) fn accepted_path_error(
         }
     }
     // The leaf's key usage must suit TLS (OpenSSL's ssl_server/ssl_client purposes).
-    let ku = parse(leaf).and_then(|cert| cert.key_usage().ok().flatten().map(|ku| *ku.value));
+    let ku = parse(leaf).and_then(|cert| cert.key_usage().ok().flatten());
     if let Some(ku) = ku {
-        let fits =
-            ku.digital_signature() || ku.key_agreement() || (server && ku.key_encipherment());
+        let mut fits = x509::KEY_USAGE_DIGITAL_SIGNATURE | x509::KEY_USAGE_KEY_AGREEMENT;
+        if server {
+            fits |= x509::KEY_USAGE_KEY_ENCIPHERMENT;
+        }
+        let fits = ku & fits != 0;
         if !fits {
             return Some(VerifyError::new(
                 "INVALID_PURPOSE",
@@ -108,9 +105,8 @@ const WEAK_SIGNATURES: [&str; 5] = [
     "1.3.14.3.2.29",        // sha1WithRSASignature (OIW)
 ];
 
-fn oid_in(oid: &Oid<'_>, list: &[&str]) -> bool {
-    let dotted = oid.to_id_string();
-    list.contains(&dotted.as_str())
+fn oid_in(oid: &[u8], list: &[&str]) -> bool {
+    crate::certinfo::oid_text(oid).is_some_and(|dotted| list.contains(&dotted.as_str()))
 }
 
 /// The reason OpenSSL gives for a path that holds a certificate webpki cannot
@@ -118,18 +114,17 @@ fn oid_in(oid: &Oid<'_>, list: &[&str]) -> bool {
 /// too weak. `path` is the issuer path built from what was sent; a
 /// self-issued certificate's own signature is not judged.
 pub(super) fn refused_certificate(path: &[&CertificateDer<'_>]) -> Option<VerifyError> {
-    let certs: Vec<X509Certificate<'_>> = path.iter().filter_map(|c| parse(c)).collect();
+    let certs: Vec<Certificate<'_>> = path.iter().filter_map(|c| parse(c)).collect();
     if certs.iter().any(|c| {
-        c.extensions()
+        c.extensions
             .iter()
-            .any(|e| e.critical && !oid_in(&e.oid, &OPENSSL_CRITICAL_OK))
+            .any(|e| e.critical && !oid_in(e.oid, &OPENSSL_CRITICAL_OK))
     }) {
         return Some(unspecified("unhandled critical extension"));
     }
-    let weak = certs.iter().any(|c| {
-        c.subject().as_raw() != c.issuer().as_raw()
-            && oid_in(&c.signature_algorithm.algorithm, &WEAK_SIGNATURES)
-    });
+    let weak = certs
+        .iter()
+        .any(|c| c.subject != c.issuer && oid_in(c.signature_algorithm, &WEAK_SIGNATURES));
     weak.then_some(unspecified("CA signature digest algorithm too weak"))
 }
 
@@ -143,17 +138,9 @@ pub(super) fn name_constraint_error(
         .first()
         .and_then(parse)
         .and_then(|leaf| {
-            let san = leaf.subject_alternative_name().ok().flatten()?;
-            Some(
-                san.value
-                    .general_names
-                    .iter()
-                    .filter_map(|n| match n {
-                        GeneralName::DNSName(d) => Some(d.to_ascii_lowercase()),
-                        _ => None,
-                    })
-                    .collect(),
-            )
+            let san = leaf.unique_extension(x509::OID_SUBJECT_ALT_NAME).ok()??;
+            let names = x509::san_dns_names(san.value)?;
+            Some(names.iter().map(|d| d.to_ascii_lowercase()).collect())
         })
         .unwrap_or_default();
     let excluded = chain
@@ -162,22 +149,16 @@ pub(super) fn name_constraint_error(
         .chain(ca_certs)
         .filter_map(parse)
         .any(|ca| {
-            let Ok(Some(nc)) = ca.name_constraints() else {
+            let Ok(Some(nc)) = ca.unique_extension(x509::OID_NAME_CONSTRAINTS) else {
                 return false;
             };
-            nc.value
-                .excluded_subtrees
-                .iter()
-                .flatten()
-                .any(|subtree| match &subtree.base {
-                    GeneralName::DNSName(base) => {
-                        let base = base.trim_start_matches('.').to_ascii_lowercase();
-                        names
-                            .iter()
-                            .any(|n| *n == base || n.ends_with(&format!(".{base}")))
-                    }
-                    _ => false,
-                })
+            let excluded = x509::excluded_dns_subtrees(nc.value).unwrap_or_default();
+            excluded.iter().any(|base| {
+                let base = base.trim_start_matches('.').to_ascii_lowercase();
+                names
+                    .iter()
+                    .any(|n| *n == base || n.ends_with(&format!(".{base}")))
+            })
         });
     unspecified(if excluded {
         "excluded subtree violation"
@@ -190,16 +171,15 @@ pub(super) fn name_constraint_error(
 /// (unless it could pass for a CA: no basicConstraints but keyCertSign) its
 /// purpose check fails too, and that last error is what Node shows.
 pub(super) fn not_a_ca_error(chain: &[CertificateDer<'_>]) -> VerifyError {
-    let purpose_fails =
-        chain
-            .iter()
-            .skip(1)
-            .filter_map(parse)
-            .any(|c| match c.basic_constraints() {
-                Ok(Some(bc)) => !bc.value.ca,
-                Ok(None) => !matches!(c.key_usage(), Ok(Some(ku)) if ku.value.key_cert_sign()),
-                Err(_) => false,
-            });
+    let purpose_fails = chain.iter().skip(1).filter_map(parse).any(|c| {
+        match c.basic_constraints() {
+            Ok(Some(ca)) => !ca,
+            Ok(None) => {
+                !matches!(c.key_usage(), Ok(Some(ku)) if ku & x509::KEY_USAGE_KEY_CERT_SIGN != 0)
+            }
+            Err(_) => false,
+        }
+    });
     if purpose_fails {
         VerifyError::new("INVALID_PURPOSE", "unsuitable certificate purpose")
     } else {
@@ -214,9 +194,9 @@ pub(super) fn reaches_root(path: &[&CertificateDer<'_>], roots: &RootCertStore) 
     let Some(top) = path.last().and_then(|c| parse(c)) else {
         return false;
     };
-    let self_issued = top.subject().as_raw() == top.issuer().as_raw();
-    let wanted = sequence_contents(top.issuer().as_raw());
-    let key = top.tbs_certificate.subject_pki.raw;
+    let self_issued = top.subject == top.issuer;
+    let wanted = sequence_contents(top.issuer);
+    let key = top.spki;
     roots.roots.iter().any(|root| {
         Some(root.subject.as_ref()) == wanted
             && (!self_issued
