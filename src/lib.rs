@@ -24,6 +24,7 @@ pub mod records;
 pub mod roots;
 pub mod server;
 pub mod session;
+pub mod small_rsa;
 pub mod tickets;
 pub mod verify;
 #[cfg(target_arch = "wasm32")]

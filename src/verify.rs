@@ -58,7 +58,7 @@ pub fn take_stapled_ocsp() -> Option<Vec<u8>> {
 /// signature is checked again against the certificate's key (see
 /// `fallback_key`): by the same rules (scheme advertised, key type matching the
 /// scheme, no PKCS#1 and the scheme's curve in TLS 1.3), with the same ring
-/// algorithms, and for RSA keys of 1024 to 2047 bits with the `rsa` crate. The
+/// algorithms, and for RSA keys of 1024 to 2047 bits with `crate::small_rsa`. The
 /// fallback never skips the check: it only widens which keys can make a valid
 /// signature. Client certificates (server side) are checked the same way.
 #[derive(Debug)]
@@ -323,7 +323,7 @@ fn small_rsa_scheme(scheme: SignatureScheme) -> Option<SmallRsa> {
 }
 
 /// An RSA algorithm of rustls' (ring's, 2048 to 8192 bits) that also takes
-/// keys of 1024 to 2047 bits, checked by the `rsa` crate with the same padding
+/// keys of 1024 to 2047 bits, checked by `crate::small_rsa` with the same padding
 /// rules: PKCS#1 v1.5 with the DigestInfo, or PSS with MGF1 of the same hash
 /// and a salt as long as the hash (RFC 8446, 4.2.3). The key type (its
 /// AlgorithmIdentifier) is the wrapped algorithm's.
@@ -396,55 +396,21 @@ fn verify_small_rsa(
     message: &[u8],
     signature: &[u8],
 ) -> Result<(), InvalidSignature> {
-    use rsa::sha2::{Sha256, Sha384, Sha512};
-    // As ring: an odd public exponent of at least 3 (the crate allows 2 and up,
-    // and no more than 2^33 - 1, as ring).
-    if key.exponent.last().is_none_or(|low| low & 1 == 0) {
-        return Err(InvalidSignature);
-    }
-    let public = rsa::RsaPublicKey::new(
-        rsa::BigUint::from_bytes_be(key.modulus),
-        rsa::BigUint::from_bytes_be(key.exponent),
-    )
-    .map_err(|_| InvalidSignature)?;
-    match (scheme.padding, scheme.hash) {
-        (Padding::Pkcs1, Hash::Sha256) => pkcs1::<Sha256>(public, message, signature),
-        (Padding::Pkcs1, Hash::Sha384) => pkcs1::<Sha384>(public, message, signature),
-        (Padding::Pkcs1, Hash::Sha512) => pkcs1::<Sha512>(public, message, signature),
-        (Padding::Pss, Hash::Sha256) => pss::<Sha256>(public, message, signature),
-        (Padding::Pss, Hash::Sha384) => pss::<Sha384>(public, message, signature),
-        (Padding::Pss, Hash::Sha512) => pss::<Sha512>(public, message, signature),
-    }
-}
-
-fn pkcs1<D>(
-    key: rsa::RsaPublicKey,
-    message: &[u8],
-    signature: &[u8],
-) -> Result<(), InvalidSignature>
-where
-    D: rsa::sha2::Digest + rsa::pkcs8::AssociatedOid,
-{
-    use rsa::signature::Verifier;
-    let signature = rsa::pkcs1v15::Signature::try_from(signature).map_err(|_| InvalidSignature)?;
-    // Checks that the signature is as long as the modulus and below it, then
-    // compares the whole encoded block (0x00 0x01 0xff.. 0x00 DigestInfo).
-    rsa::pkcs1v15::VerifyingKey::<D>::new(key)
-        .verify(message, &signature)
-        .map_err(|_| InvalidSignature)
-}
-
-fn pss<D>(key: rsa::RsaPublicKey, message: &[u8], signature: &[u8]) -> Result<(), InvalidSignature>
-where
-    D: rsa::sha2::Digest + rsa::sha2::digest::FixedOutputReset,
-{
-    use rsa::signature::Verifier;
-    let signature = rsa::pss::Signature::try_from(signature).map_err(|_| InvalidSignature)?;
-    // `new` fixes the salt length to the hash's output length; the signature
-    // must be as long as the modulus and below it.
-    rsa::pss::VerifyingKey::<D>::new(key)
-        .verify(message, &signature)
-        .map_err(|_| InvalidSignature)
+    use ring::digest;
+    let hash = match scheme.hash {
+        Hash::Sha256 => &digest::SHA256,
+        Hash::Sha384 => &digest::SHA384,
+        Hash::Sha512 => &digest::SHA512,
+    };
+    let padding = match scheme.padding {
+        Padding::Pkcs1 => crate::small_rsa::Padding::Pkcs1,
+        Padding::Pss => crate::small_rsa::Padding::Pss,
+    };
+    let key = crate::small_rsa::PublicKey {
+        modulus: key.modulus,
+        exponent: key.exponent,
+    };
+    crate::small_rsa::verify(&key, padding, hash, message, signature).ok_or(InvalidSignature)
 }
 
 /// Judges a server's chain (leaf first, as sent) against `roots`, returning
