@@ -1,8 +1,8 @@
 //! Password-based key derivation for encrypted keys (src/pkcs.rs): PBKDF2
 //! (RFC 8018) through ring where ring has the PRF, and scrypt (RFC 7914) on
 //! ring's PBKDF2-HMAC-SHA256. ring has no SHA-224, which OpenSSL offers as
-//! PBKDF2's PRF (`-v2prf hmacWithSHA224`): that one is HMAC over the `sha2`
-//! crate's SHA-224.
+//! PBKDF2's PRF (`-v2prf hmacWithSHA224`): that one is HMAC over our own
+//! SHA-224, here.
 
 use std::num::NonZeroU32;
 
@@ -30,13 +30,76 @@ pub fn pbkdf2(prf: Prf, password: &[u8], salt: &[u8], iterations: u32, out: &mut
     pbkdf2::derive(algorithm, iterations, salt, password, out);
 }
 
+/// SHA-224 (FIPS 180-4, 6.3): SHA-256's compression from its own initial
+/// value, the output cut to 28 bytes.
 fn sha224(parts: &[&[u8]]) -> [u8; 28] {
-    use sha2::Digest;
-    let mut hash = sha2::Sha224::new();
-    for part in parts {
-        hash.update(part);
+    const K: [u32; 64] = [
+        0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
+        0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe,
+        0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f,
+        0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7,
+        0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc,
+        0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
+        0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116,
+        0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+        0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
+        0xc67178f2,
+    ];
+    let mut state: [u32; 8] = [
+        0xc1059ed8, 0x367cd507, 0x3070dd17, 0xf70e5939, 0xffc00b31, 0x68581511, 0x64f98fa7,
+        0xbefa4fa4,
+    ];
+    // The message, a 1 bit, zeros, and its length in bits: whole 64-byte blocks.
+    let mut data = parts.concat();
+    let bits = (data.len() as u64).wrapping_mul(8);
+    data.push(0x80);
+    while data.len() % 64 != 56 {
+        data.push(0);
     }
-    hash.finalize().into()
+    data.extend_from_slice(&bits.to_be_bytes());
+    for block in data.chunks_exact(64) {
+        let mut w: Vec<u32> = block
+            .chunks_exact(4)
+            .map(|b| u32::from_be_bytes(b.try_into().unwrap_or_default()))
+            .collect();
+        while w.len() < 64 {
+            let back = |k: usize| w.get(w.len() - k).copied().unwrap_or(0);
+            let (w2, w15) = (back(2), back(15));
+            let s0 = w15.rotate_right(7) ^ w15.rotate_right(18) ^ (w15 >> 3);
+            let s1 = w2.rotate_right(17) ^ w2.rotate_right(19) ^ (w2 >> 10);
+            w.push(
+                back(16)
+                    .wrapping_add(s0)
+                    .wrapping_add(back(7))
+                    .wrapping_add(s1),
+            );
+        }
+        let [mut a, mut b, mut c, mut d, mut e, mut f, mut g, mut h] = state;
+        for (k, w) in K.iter().zip(&w) {
+            let s1 = e.rotate_right(6) ^ e.rotate_right(11) ^ e.rotate_right(25);
+            let choice = (e & f) ^ (!e & g);
+            let t1 = h
+                .wrapping_add(s1)
+                .wrapping_add(choice)
+                .wrapping_add(*k)
+                .wrapping_add(*w);
+            let s0 = a.rotate_right(2) ^ a.rotate_right(13) ^ a.rotate_right(22);
+            let majority = (a & b) ^ (a & c) ^ (b & c);
+            let t2 = s0.wrapping_add(majority);
+            (h, g, f, e, d, c, b, a) = (g, f, e, d.wrapping_add(t1), c, b, a, t1.wrapping_add(t2));
+        }
+        for (s, v) in state.iter_mut().zip([a, b, c, d, e, f, g, h]) {
+            *s = s.wrapping_add(v);
+        }
+    }
+    let mut out = [0u8; 28];
+    for (o, b) in out
+        .iter_mut()
+        .zip(state.iter().flat_map(|s| s.to_be_bytes()))
+    {
+        *o = b;
+    }
+    out
 }
 
 /// PBKDF2-HMAC-SHA224 (RFC 8018, 5.2; HMAC as RFC 2104 with 64-byte blocks).
@@ -176,6 +239,26 @@ fn salsa20_8(b: &mut [u32; 16]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sha224_matches_fips_180_examples() {
+        let hex_of = |d: [u8; 28]| d.iter().map(|b| format!("{b:02x}")).collect::<String>();
+        assert_eq!(
+            hex_of(sha224(&[b"abc"])),
+            "23097d223405d8228642a477bda255b32aadbce4bda0b3f7e36c9da7"
+        );
+        assert_eq!(
+            hex_of(sha224(&[b""])),
+            "d14a028c2a3a2bc9476102bb288234c415a2b01f828ea62ac5b3e42f"
+        );
+        assert_eq!(
+            hex_of(sha224(&[
+                b"abcdbcdecdefdefgefghfghighijhijkijkl",
+                b"jklmklmnlmnomnopnopq"
+            ])),
+            "75388b16512776cc5dba5da1fd890150b0c6455cb4f58b1952522525"
+        );
+    }
 
     fn hex(s: &str) -> Vec<u8> {
         let s: String = s.split_whitespace().collect();
