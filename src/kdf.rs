@@ -130,10 +130,28 @@ fn pbkdf2_sha224(password: &[u8], salt: &[u8], iterations: u32, out: &mut [u8]) 
     }
 }
 
+/// The most memory scrypt may take, as OpenSSL's `SCRYPT_MAX_MEM` (which it
+/// applies to encrypted keys): a key asking for more is refused there too,
+/// and here it would exhaust the wasm instance's memory.
+pub const SCRYPT_MAX_MEM: usize = 32 * 1024 * 1024;
+
+/// The bytes scrypt takes for N = 2^`log_n`, r, p, counted as OpenSSL counts
+/// them: 128 r p for B, 128 r (N + 2) for V and its scratch. `None` if it
+/// does not fit a `usize`.
+pub fn scrypt_memory(log_n: u32, block_size: u32, parallelization: u32) -> Option<usize> {
+    let n = 1usize.checked_shl(log_n)?;
+    let block_bytes = usize::try_from(block_size).ok()?.checked_mul(128)?;
+    block_bytes
+        .checked_mul(n.checked_add(2)?)?
+        .checked_add(block_bytes.checked_mul(usize::try_from(parallelization).ok()?)?)
+}
+
 /// scrypt (RFC 7914) with N = 2^`log_n`, r = `block_size`, p =
 /// `parallelization`, refusing what the RustCrypto crate we used before
 /// refused: r or p zero, N of `usize::BITS` bits or more, N >= 2^(16 r),
-/// r p >= 2^30, sizes that overflow `usize`, an empty output.
+/// r p >= 2^30, sizes that overflow `usize`, an empty output; and, as
+/// OpenSSL, parameters that need more than `SCRYPT_MAX_MEM` (128 r p bytes
+/// for B, 128 r (N + 2) for V and its scratch).
 pub fn scrypt(
     password: &[u8],
     salt: &[u8],
@@ -150,9 +168,11 @@ pub fn scrypt(
     if r.checked_mul(p)? >= 0x4000_0000 || out.is_empty() {
         return None;
     }
+    if scrypt_memory(log_n, block_size, parallelization)? > SCRYPT_MAX_MEM {
+        return None;
+    }
     let n = 1usize << log_n;
     let block_bytes = r.checked_mul(128)?;
-    block_bytes.checked_mul(n)?;
     let mut b = vec![0u8; block_bytes.checked_mul(p)?];
     let one = NonZeroU32::MIN;
     pbkdf2::derive(pbkdf2::PBKDF2_HMAC_SHA256, one, salt, password, &mut b);
@@ -287,6 +307,11 @@ mod tests {
         assert_eq!(scrypt(b"p", b"s", 4, 0, 1, &mut out), None);
         assert_eq!(scrypt(b"p", b"s", 16, 1, 1, &mut out), None);
         assert_eq!(scrypt(b"p", b"s", 4, 1, 1, &mut []), None);
+        // Over OpenSSL's 32 MiB (which will not even write such a key): refused,
+        // where N = 2^14 above (16.8 MB) is taken. RFC 7914's fourth vector needs 1 GiB.
+        assert_eq!(scrypt(b"p", b"s", 15, 8, 1, &mut out), None);
+        assert_eq!(scrypt(b"p", b"s", 20, 8, 1, &mut out), None);
+        assert_eq!(scrypt(b"p", b"s", 4, 1, 0x0100_0000, &mut out), None);
     }
 
     #[test]

@@ -86,6 +86,14 @@ fn decrypt_pkcs8(
         Ok(plain) => plain,
         Err(crate::pkcs::Failure::Unreadable) => return Err(unsupported_key()),
         Err(crate::pkcs::Failure::Decrypt) => return Err(bad_decrypt()),
+        Err(crate::pkcs::Failure::MemoryLimit) => {
+            return Err(TlsError::openssl(
+                "ERR_OSSL_EVP_MEMORY_LIMIT_EXCEEDED",
+                "030000AC",
+                "digital envelope routines",
+                "memory limit exceeded",
+            ))
+        }
     };
     Ok(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(plain)))
 }

@@ -27,6 +27,8 @@ pub enum Failure {
     Unreadable,
     /// Recognised, but the password is wrong or the algorithm unsupported.
     Decrypt,
+    /// scrypt parameters that need more memory than OpenSSL allows.
+    MemoryLimit,
 }
 
 /// PBKDF2's PRF: HMAC-SHA-1 (recognised, refused) or one `kdf` has.
@@ -160,10 +162,10 @@ fn cipher_of(t: Tlv<'_>) -> Option<Aes<'_>> {
     (iv.len() == 16).then_some(Aes { key_size, iv })
 }
 
-fn derive(kdf: &Kdf<'_>, password: &[u8], key: &mut [u8]) -> Option<()> {
+fn derive(kdf: &Kdf<'_>, password: &[u8], key: &mut [u8]) -> Result<(), Failure> {
     let (Kdf::Pbkdf2 { key_length, .. } | Kdf::Scrypt { key_length, .. }) = kdf;
     if key_length.is_some_and(|n| n != key.len() as u64) {
-        return None;
+        return Err(Failure::Decrypt);
     }
     match *kdf {
         Kdf::Pbkdf2 {
@@ -172,7 +174,7 @@ fn derive(kdf: &Kdf<'_>, password: &[u8], key: &mut [u8]) -> Option<()> {
             prf,
             ..
         } => match prf {
-            Prf::Sha1 => return None, // refused, as OpenSSL 3 never writes it
+            Prf::Sha1 => return Err(Failure::Decrypt), // refused, as OpenSSL 3 never writes it
             Prf::Hmac(prf) => crate::kdf::pbkdf2(prf, password, salt, iterations, key),
         },
         Kdf::Scrypt {
@@ -183,19 +185,22 @@ fn derive(kdf: &Kdf<'_>, password: &[u8], key: &mut [u8]) -> Option<()> {
             ..
         } => {
             if !cost.is_power_of_two() {
-                return None;
+                return Err(Failure::Decrypt);
             }
-            crate::kdf::scrypt(
-                password,
-                salt,
+            let (log_n, r, p) = (
                 cost.trailing_zeros(),
                 u32::from(block_size),
                 u32::from(parallelization),
-                key,
-            )?;
+            );
+            if crate::kdf::scrypt_memory(log_n, r, p)
+                .is_none_or(|bytes| bytes > crate::kdf::SCRYPT_MAX_MEM)
+            {
+                return Err(Failure::MemoryLimit);
+            }
+            crate::kdf::scrypt(password, salt, log_n, r, p, key).ok_or(Failure::Decrypt)?;
         }
     }
-    Some(())
+    Ok(())
 }
 
 fn aes_cbc_decrypt(key: &[u8], iv: &[u8], data: &[u8]) -> Option<Vec<u8>> {
@@ -230,7 +235,7 @@ fn decrypt(algorithm: Tlv<'_>, password: &[u8], data: &[u8]) -> Result<Vec<u8>, 
         Scheme::Pbes2(kdf, Aes { key_size, iv }) => {
             let mut key = [0u8; 32];
             let key = key.get_mut(..key_size).ok_or(Failure::Decrypt)?;
-            derive(&kdf, password, key).ok_or(Failure::Decrypt)?;
+            derive(&kdf, password, key)?;
             aes_cbc_decrypt(key, iv, data).ok_or(Failure::Decrypt)
         }
         Scheme::Pbes1 => Err(Failure::Decrypt),
@@ -452,7 +457,8 @@ fn decrypt_data(t: Tlv<'_>, password: &str) -> Result<Vec<u8>, PfxError> {
     };
     decrypt(alg, password.as_bytes(), ciphertext).map_err(|e| match e {
         Failure::Unreadable => PfxError::Unsupported("legacy PKCS#12 encryption"),
-        Failure::Decrypt => PfxError::Mac,
+        // A bag OpenSSL would refuse for its scrypt memory: as any that does not decrypt.
+        Failure::Decrypt | Failure::MemoryLimit => PfxError::Mac,
     })
 }
 

@@ -71,6 +71,24 @@ test('key errors match Node: wrong or missing passphrase, mismatch, junk', () =>
   }
 });
 
+test('scrypt-encrypted keys: taken within OpenSSL\'s 32 MiB, refused past it as Node refuses them', () => {
+  const within = openssl('pkcs8', '-topk8', '-in', 'ec.key', '-passout', 'pass:pw', '-scrypt', '-scrypt_N', '16384', '-scrypt_r', '8', '-scrypt_p', '1');
+  // OpenSSL will not write one past its limit: r = 8 turned into r = 127 (266 MB) in the DER.
+  const der = Buffer.from(within.replace(/-----[^-]+-----/g, '').replace(/\s/g, ''), 'base64');
+  const at = der.indexOf(Buffer.from([2, 2, 0x40, 0, 2, 1, 8, 2, 1, 1]));
+  assert.ok(at > 0, 'scrypt parameters N = 16384, r = 8, p = 1 in the DER');
+  der[at + 6] = 127;
+  const past = `-----BEGIN ENCRYPTED PRIVATE KEY-----\n${der.toString('base64').match(/.{1,64}/g).join('\n')}\n-----END ENCRYPTED PRIVATE KEY-----\n`;
+  const cases = [
+    { key: within, passphrase: 'pw', cert: certs.ec.cert },
+    { key: within, passphrase: 'wrong', cert: certs.ec.cert },
+    { key: past, passphrase: 'pw', cert: certs.ec.cert },
+  ];
+  const outcomes = cases.map((options) => contextOutcome(createSecureContext, options));
+  assert.deepEqual(outcomes, cases.map((options) => contextOutcome(ntls.createSecureContext, options)));
+  assert.match(outcomes[2], /ERR_OSSL_EVP_MEMORY_LIMIT_EXCEEDED/);
+});
+
 test('a legacy encrypted PEM key is refused with a clear way out', () => {
   const legacy = openssl('ec', '-in', 'ec.key', '-aes256', '-passout', 'pass:x');
   assert.throws(() => createSecureContext({ key: legacy, passphrase: 'x', cert: certs.ec.cert }),
