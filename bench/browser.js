@@ -1,8 +1,9 @@
 // Chromium throughput: a wasm-tls client in the page and a wasm-tls server in a
 // Web Worker over a MessageChannel (www/worker.html), per cipher suite, one
 // way (upload: page to worker; download: worker to page) and both ways at once (echo).
-// Everything runs in wasm there (no node:crypto): this is the browser figure
-// issue 6 asks for. Medians of ROUNDS runs after a warm-up.
+// As in any browser: the handshake in wasm, then AES-GCM records through
+// WebCrypto and ChaCha20-Poly1305 records through ring in wasm. This is the
+// browser figure issue 6 asks for. Medians of ROUNDS runs after a warm-up.
 //   node bench/browser.js [--size MiB] [--rounds N] [--cipher TLS_AES_128_GCM_SHA256] [--mode upload]
 import { buildBundle, startDemo } from '../bin/lib/demo.js';
 import { launchChromium, pageResult } from '../tests/js/helpers/chromium.js';
