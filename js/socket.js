@@ -371,7 +371,8 @@ export class TLSSocket extends Duplex {
       this._deferred.push(TRANSPORT_END);
       return;
     }
-    this._records?.start();
+    this._records?.start(); // may deliver, or fail the socket
+    if (this.destroyed) return;
     if (this._records?.opening) {
       // The last records are still with the host: they come before the end.
       this._records.afterOpens(() => this._onTransportEnd());
