@@ -6,6 +6,7 @@ import { Duplex } from '#stream';
 import { TlsAcceptor, TlsConnection, describeCertificate, detailedChain } from '../pkg/wasm_tls.js';
 import { rootCertificateDers } from './root-certificates.js';
 import { toTransport } from './transports/index.js';
+import { joinBytes } from './transports/common.js';
 import { engineError, invalidArgType, nodeError } from './errors.js';
 import { certificateObject, peerCertificate } from './certificate.js';
 import { SecureContext, alpnList, createSecureContext } from './context.js';
@@ -294,12 +295,7 @@ export class TLSSocket extends Duplex {
       }
       transport.uncork();
     } else {
-      const bytes = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
-      let at = 0;
-      for (const part of parts) {
-        bytes.set(part, at);
-        at += part.length;
-      }
+      const bytes = joinBytes(parts);
       this._bytesWritten += bytes.length;
       written = transport.write(bytes);
     }

@@ -69,6 +69,17 @@ export function asBytes(value) {
   return undefined;
 }
 
+/** `parts` joined into one new Uint8Array. */
+export function joinBytes(parts) {
+  const joined = new Uint8Array(parts.reduce((n, bytes) => n + bytes.byteLength, 0));
+  let at = 0;
+  for (const bytes of parts) {
+    joined.set(bytes, at);
+    at += bytes.byteLength;
+  }
+  return joined;
+}
+
 /** A no-op set of handlers, so an adapter may report before start() without checks. */
 export const noHandlers = {
   onConnect() {}, onData() {}, onEnd() {}, onError() {}, onClose() {}, onDrain() {},

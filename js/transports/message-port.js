@@ -8,7 +8,7 @@
 //   { type: 'close' }                    the sender is gone; no more messages either way
 // Each side may send WINDOW bytes before any credit arrives and never more than
 // its credit (chunks are split to fit): a receiver holds at most WINDOW unread bytes.
-import { asBytes, noHandlers } from './common.js';
+import { asBytes, joinBytes, noHandlers } from './common.js';
 
 /** The initial credit of each direction, part of the protocol. */
 export const WINDOW = 1024 * 1024;
@@ -249,13 +249,7 @@ export function messagePortTransport(port, options = {}) {
       const n = parts.reduce((sum, bytes) => sum + bytes.byteLength, 0);
       if (destroyed || endRequested || peerClosed || n > credit || outbox.length) {
         // Over the credit: joined, as write() takes it (rare: the window is large).
-        const joined = new Uint8Array(n);
-        let at = 0;
-        for (const bytes of parts) {
-          joined.set(bytes, at);
-          at += bytes.byteLength;
-        }
-        return this.write(joined);
+        return this.write(joinBytes(parts));
       }
       if (n === 0) return credit > 0;
       // One message: every message costs far more than a few more buffers in it.
