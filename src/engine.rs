@@ -562,6 +562,9 @@ impl Engine {
         let mut progress = Progress::default();
         let mut fed = false;
         loop {
+            if self.unaligned == Some(0) && !self.is_handshaking() {
+                self.judge_next_header()?;
+            }
             let len = match self.unaligned {
                 Some(0) => match head(&self.pending) {
                     Head::Whole(len) => Some(len),
@@ -598,6 +601,23 @@ impl Engine {
             return self.receive_rustls(&[], plaintext);
         }
         Ok(progress)
+    }
+
+    /// Refuses the next record, before rustls reads it, if OpenSSL would
+    /// refuse its header after the handshake: rustls' checks differ in order
+    /// and in kind, and once records are with the host `HostRecords` judges
+    /// them the same way.
+    fn judge_next_header(&mut self) -> Result<(), TlsError> {
+        let Some(&header) = self.pending.first_chunk::<5>() else {
+            return Ok(());
+        };
+        let tls13 =
+            self.query(|c| c.protocol_version(), |f| f.protocol) == Some(ProtocolVersion::TLSv1_3);
+        match crate::records::judge_header(header, tls13) {
+            Ok(_) => Ok(()),
+            // rustls cannot be made to send OpenSSL's alert: the peer sees the connection close.
+            Err(fault) => Err(self.fail(TlsError::ssl(fault.reason))),
+        }
     }
 
     fn receive_rustls(

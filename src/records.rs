@@ -57,9 +57,13 @@ const TAG_LEN: usize = 16;
 /// TLS 1.2 AES-GCM carries the last 8 nonce bytes in each record.
 const EXPLICIT_NONCE_LEN: usize = 8;
 const MAX_PLAINTEXT: usize = 16 * 1024;
-/// RFC 8446 §5.2 and RFC 5246 §6.2.3: the largest ciphertext a peer may send.
+/// The largest ciphertext a peer may send: RFC 8446 §5.2's in TLS 1.3, OpenSSL's
+/// in TLS 1.2 (Node refuses past 2^14 + 320, short of RFC 5246's 2^14 + 2048).
 const MAX_CIPHERTEXT_TLS13: usize = MAX_PLAINTEXT + 256;
-const MAX_CIPHERTEXT_TLS12: usize = MAX_PLAINTEXT + 2048;
+const MAX_CIPHERTEXT_TLS12: usize = MAX_PLAINTEXT + 320;
+/// Past this, OpenSSL's read buffer cannot hold the record at all, and Node
+/// says "packet length too long" rather than "encrypted length too long".
+const MAX_RECORD_OPENSSL_READS: usize = MAX_CIPHERTEXT_TLS12 + 3;
 /// Records sealed under one AES-GCM key before TLS 1.3 moves to the next
 /// (RFC 8446 §5.5 allows 2^24.5); a TLS 1.2 connection ends there instead.
 const KEY_UPDATE_AT: u64 = 1 << 24;
@@ -342,6 +346,59 @@ fn explicit_len(tls13: bool, aead: Aead) -> usize {
     }
 }
 
+/// A record header refused after the handshake: the alert OpenSSL sends and
+/// the reason Node reports.
+#[derive(Debug, PartialEq)]
+pub struct HeaderFault {
+    pub alert: AlertDescription,
+    pub reason: &'static str,
+}
+
+impl HeaderFault {
+    fn new(alert: AlertDescription, reason: &'static str) -> Self {
+        HeaderFault { alert, reason }
+    }
+}
+
+/// Judges the header of a record that follows the handshake as OpenSSL 3's
+/// record layer does (Node's), in its order, so that a header with several
+/// faults gets Node's error (measured in tests/js/hostile.test.js). Returns the
+/// record's length. In TLS 1.2 the content type is judged after decryption,
+/// as OpenSSL does.
+pub fn judge_header(header: [u8; HEADER_LEN], tls13: bool) -> Result<usize, HeaderFault> {
+    use AlertDescription as A;
+    let [kind, major, minor, hi, lo] = header;
+    let len = usize::from(u16::from_be_bytes([hi, lo]));
+    let fault = |alert, reason| Err(HeaderFault::new(alert, reason));
+    if major != 3 {
+        return fault(A::ProtocolVersion, "wrong version number");
+    }
+    if tls13 {
+        // Only application data follows a TLS 1.3 handshake (RFC 8446 §5);
+        // OpenSSL says so before it looks at the version.
+        if kind != u8::from(ContentType::ApplicationData) {
+            return fault(A::UnexpectedMessage, "bad record type");
+        }
+        if minor != 3 {
+            return fault(A::DecodeError, "wrong version number");
+        }
+    } else if minor != 3 {
+        return fault(A::ProtocolVersion, "wrong version number");
+    }
+    let max = if tls13 {
+        MAX_CIPHERTEXT_TLS13
+    } else {
+        MAX_CIPHERTEXT_TLS12
+    };
+    if len > MAX_RECORD_OPENSSL_READS {
+        return fault(A::RecordOverflow, "packet length too long");
+    }
+    if len > max {
+        return fault(A::RecordOverflow, "encrypted length too long");
+    }
+    Ok(len)
+}
+
 fn internal(message: &str) -> TlsError {
     TlsError::new("ERR_SSL_INTERNAL_ERROR", message)
 }
@@ -524,16 +581,20 @@ impl HostRecords {
 
     /// A fatal alert to the peer (best effort: sealed like any record), and the error.
     fn fatal(&mut self, alert: AlertDescription, err: Error) -> TlsError {
-        if !self.sent_close {
-            let _ = self.seal_own(ContentType::Alert, &[2, u8::from(alert)]);
-            self.sent_close = true;
-        }
+        self.send_fatal_alert(alert);
         match err {
             // OpenSSL's wording for TLS 1.2 AES-GCM (the engine's record_error says the same).
             Error::DecryptError if !self.tls13 && self.aead != Aead::Chacha20Poly1305 => {
                 TlsError::ssl("cipher operation failed")
             }
             err => err.into(),
+        }
+    }
+
+    fn send_fatal_alert(&mut self, alert: AlertDescription) {
+        if !self.sent_close {
+            let _ = self.seal_own(ContentType::Alert, &[2, u8::from(alert)]);
+            self.sent_close = true;
         }
     }
 
@@ -576,15 +637,14 @@ impl HostRecords {
             // Judged once the records before it are open: one may be close_notify,
             // after which anything is ignored (RFC 8446 §6.1), and their data is the peer's.
             Err(_) if !self.opening.is_empty() => Ok(0),
-            Err((alert, err)) => Err(self.fatal(alert, err)),
+            Err(fault) => {
+                self.send_fatal_alert(fault.alert);
+                Err(TlsError::ssl(fault.reason))
+            }
         }
     }
 
-    fn frame_next(
-        &mut self,
-        head: &[u8],
-        available: usize,
-    ) -> Result<usize, (AlertDescription, Error)> {
+    fn frame_next(&mut self, head: &[u8], available: usize) -> Result<usize, HeaderFault> {
         if self.peer_closed {
             return Ok(0); // what follows close_notify is ignored (RFC 8446 §6.1)
         }
@@ -592,61 +652,15 @@ impl HostRecords {
         let Some(&header) = head.first_chunk::<HEADER_LEN>() else {
             return Ok(0);
         };
-        let [kind, v1, v2, l1, l2] = header;
-        let (kind, version) = (ContentType::from(kind), u16::from_be_bytes([v1, v2]));
-        let len = usize::from(u16::from_be_bytes([l1, l2]));
-        let max = if self.tls13 {
-            MAX_CIPHERTEXT_TLS13
-        } else {
-            MAX_CIPHERTEXT_TLS12
-        };
-        // As rustls: an empty handshake, alert or change_cipher_spec record is
-        // malformed whatever else is wrong with it.
-        if len == 0 && kind != ContentType::ApplicationData {
-            return Err((
-                AlertDescription::DecodeError,
-                InvalidMessage::InvalidEmptyPayload.into(),
-            ));
-        }
-        if !matches!(
-            kind,
-            ContentType::ApplicationData
-                | ContentType::Alert
-                | ContentType::Handshake
-                | ContentType::ChangeCipherSpec
-        ) {
-            return Err((
-                AlertDescription::UnexpectedMessage,
-                InvalidMessage::InvalidContentType.into(),
-            ));
-        }
-        if version != 0x0303 {
-            return Err((
-                AlertDescription::ProtocolVersion,
-                InvalidMessage::UnknownProtocolVersion.into(),
-            ));
-        }
-        if len > max {
-            return Err((
-                AlertDescription::RecordOverflow,
-                InvalidMessage::MessageTooLarge.into(),
-            ));
-        }
-        // Only protected records may follow the handshake: in TLS 1.3 all look
-        // like application data, and ChangeCipherSpec is over in either.
-        if (self.tls13 && kind != ContentType::ApplicationData)
-            || kind == ContentType::ChangeCipherSpec
-        {
-            return Err((
-                AlertDescription::UnexpectedMessage,
-                Error::InappropriateMessage {
-                    expect_types: vec![ContentType::ApplicationData],
-                    got_type: kind,
-                },
-            ));
-        }
+        let len = judge_header(header, self.tls13)?;
+        let kind = ContentType::from(header[0]);
         if len < explicit + TAG_LEN + usize::from(self.tls13) {
-            return Err((AlertDescription::BadRecordMac, Error::DecryptError));
+            // Too short to hold a tag, for OpenSSL's AES-GCM too short for its AAD.
+            let reason = match (self.tls13, self.aead) {
+                (false, Aead::Aes128Gcm | Aead::Aes256Gcm) => "invalid aad",
+                _ => "decryption failed or bad record mac",
+            };
+            return Err(HeaderFault::new(AlertDescription::BadRecordMac, reason));
         }
         let Some(explicit_nonce) = head.get(HEADER_LEN..HEADER_LEN + explicit) else {
             return Ok(0);

@@ -1665,3 +1665,33 @@ fn host_records_tls13_client_keeps_the_tickets_before_handing_over() {
         "the tickets rustls read are kept"
     );
 }
+
+/// Before the records are handed over rustls reads them, but a header Node
+/// refuses gets Node's error all the same (`HostRecords` judges them after).
+#[test]
+fn host_records_headers_are_judged_as_openssl_does_before_the_handover() {
+    let cases: [(&'static SupportedProtocolVersion, [u8; 3], &str); 4] = [
+        // TLS 1.3: the type is judged before the version.
+        (&TLS13, [22, 3, 1], "ERR_SSL_BAD_RECORD_TYPE"),
+        (&TLS13, [23, 3, 1], "ERR_SSL_WRONG_VERSION_NUMBER"),
+        (&TLS12, [22, 3, 1], "ERR_SSL_WRONG_VERSION_NUMBER"),
+        (&TLS12, [99, 5, 5], "ERR_SSL_WRONG_VERSION_NUMBER"),
+    ];
+    for (version, [kind, major, minor], code) in cases {
+        let server = ServerSetup::localhost().versions(&[version]);
+        let mut pair = Pair::new(trusting_test_ca(), ConnectOptions::default(), &server);
+        pair.client.set_host_records(0b11);
+        pair.handshake();
+        assert!(!pair.client.host_records(), "still with rustls");
+        pair.server_write(b"before");
+        let mut bytes = pair.server_output();
+        bytes.extend_from_slice(&[kind, major, minor, 0, 30]);
+        bytes.extend_from_slice(&[5; 30]);
+        let err = pair.feed_client(&bytes).expect_err("refused");
+        assert_eq!(
+            (version.version, err.code.as_str()),
+            (version.version, code)
+        );
+        assert_eq!(pair.client_plain, b"before", "the data before it arrives");
+    }
+}
