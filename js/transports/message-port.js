@@ -8,11 +8,10 @@
 //   { type: 'close' }                    the sender is gone; no more messages either way
 // Each side may send WINDOW bytes before any credit arrives and never more than
 // its credit (chunks are split to fit): a receiver holds at most WINDOW unread bytes.
-import { asBytes, joinBytes, noHandlers } from './common.js';
+import { asBytes, noHandlers } from './common.js';
 
 /** The initial credit of each direction, part of the protocol. */
 export const WINDOW = 1024 * 1024;
-const EMPTY = new Uint8Array(0);
 
 /** Something to post to and hear from: MessagePort, Worker, parentPort, BroadcastChannel-like. */
 export const isMessagePort = (x) => typeof x?.postMessage === 'function' &&
@@ -73,28 +72,36 @@ export function messagePortTransport(port, options = {}) {
       !(typeof SharedArrayBuffer === 'function' && bytes.buffer instanceof SharedArrayBuffer);
     return whole ? bytes.buffer : copy(bytes, 0, bytes.byteLength).buffer;
   };
-  const sendData = (bytes) => {
-    const n = bytes.byteLength; // before the transfer detaches it
-    const data = ownBuffer(bytes);
-    post({ type: 'data', data }, [data]);
-    credit -= n;
-  };
-  /** Sends what the credit allows of `bytes`; returns the rest (empty when all went). */
-  const sendWithin = (bytes) => {
-    if (bytes.byteLength <= credit) {
-      sendData(bytes); // may detach bytes.buffer
-      return EMPTY;
-    }
-    const n = credit;
-    sendData(copy(bytes, 0, n)); // the rest stays ours
-    return bytes.subarray(n);
-  };
-  const flushOutbox = () => {
+  /**
+   * Sends what the credit allows of the outbox, as few messages as it takes
+   * (every message costs far more than a few more buffers in it): whole parts,
+   * then the head of the next one if the credit ends inside it (copied: the rest
+   * stays ours).
+   */
+  const sendOutbox = () => {
     while (outbox.length && credit > 0 && !destroyed) {
-      const rest = sendWithin(/** @type {Uint8Array} */ (outbox[0]));
-      if (rest.byteLength) outbox[0] = rest;
-      else outbox.shift();
+      const data = [];
+      let n = 0;
+      while (outbox.length && n < credit) {
+        const bytes = /** @type {Uint8Array} */ (outbox[0]);
+        const room = credit - n;
+        if (bytes.byteLength <= room) {
+          outbox.shift();
+          n += bytes.byteLength;
+          data.push(ownBuffer(bytes)); // may detach bytes.buffer
+        } else {
+          outbox[0] = bytes.subarray(room);
+          n += room;
+          data.push(copy(bytes, 0, room).buffer);
+        }
+      }
+      post({ type: 'data', data: data.length === 1 ? data[0] : data }, data);
+      credit -= n;
     }
+  };
+  /** The outbox, then the end or 'drain' once it is empty. */
+  const flushOutbox = () => {
+    sendOutbox();
     if (outbox.length) return;
     if (endRequested && !endSent) {
       endSent = true;
@@ -237,26 +244,13 @@ export function messagePortTransport(port, options = {}) {
       deliver();
     },
     write(bytes) {
-      if (destroyed || endRequested || peerClosed) return false;
-      if (bytes.byteLength === 0) return credit > 0;
-      const rest = credit > 0 && outbox.length === 0 ? sendWithin(bytes) : bytes;
-      if (rest.byteLength) outbox.push(rest);
-      else if (credit > 0) return true;
-      needDrain = true;
-      return false;
+      return this.writev([bytes]);
     },
     writev(parts) {
-      const n = parts.reduce((sum, bytes) => sum + bytes.byteLength, 0);
-      if (destroyed || endRequested || peerClosed || n > credit || outbox.length) {
-        // Over the credit: joined, as write() takes it (rare: the window is large).
-        return this.write(joinBytes(parts));
-      }
-      if (n === 0) return credit > 0;
-      // One message: every message costs far more than a few more buffers in it.
-      const data = parts.filter((bytes) => bytes.byteLength).map(ownBuffer);
-      post({ type: 'data', data }, data);
-      credit -= n;
-      if (credit > 0) return true;
+      if (destroyed || endRequested || peerClosed) return false;
+      for (const bytes of parts) if (bytes.byteLength) outbox.push(bytes);
+      sendOutbox();
+      if (credit > 0 && outbox.length === 0) return true;
       needDrain = true;
       return false;
     },
