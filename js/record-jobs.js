@@ -22,7 +22,7 @@ const GCM = { authTagLength: TAG_LEN };
 
 /**
  * The AEAD under the records. importKey() gives the key for one direction and
- * epoch; seal() gives the parts of ciphertext || tag of data || suffix; open()
+ * epoch; seal() gives the parts of ciphertext || tag of the plaintext `parts`; open()
  * gives the plaintext, or undefined if the record is not authentic. Each gives
  * its value, or (WebCrypto) a promise of it; keys are passed back as importKey()
  * gave them.
@@ -31,11 +31,11 @@ const webCrypto = typeof subtle?.encrypt === 'function' && {
   /** AES-128-GCM and AES-256-GCM (WebCrypto has no ChaCha20-Poly1305). */
   aeads: AES_GCM,
   importKey: (raw, direction) => subtle.importKey('raw', raw, 'AES-GCM', false, [direction === 0 ? 'encrypt' : 'decrypt']),
-  seal(key, iv, additionalData, data, suffix) {
-    if (key instanceof Promise) return key.then((k) => this.seal(k, iv, additionalData, data, suffix));
+  seal(key, iv, additionalData, parts) {
+    if (key instanceof Promise) return key.then((k) => this.seal(k, iv, additionalData, parts));
     // encrypt() copies its input before it returns (WebCrypto §14.3.1), so one
     // scratch buffer serves every record: no allocation per record.
-    const plaintext = suffix.length ? gather(data, suffix) : data;
+    const plaintext = parts.length === 1 ? parts[0] : gather(parts);
     return subtle.encrypt({ name: 'AES-GCM', iv, additionalData }, key, plaintext).then((sealed) => [new Uint8Array(sealed)]);
   },
   open(key, iv, additionalData, data) {
@@ -68,12 +68,15 @@ function sealedPart(parts, skip) {
 }
 
 let scratch = new Uint8Array(0);
-/** data || suffix in the scratch buffer, valid until the next call. */
-function gather(data, suffix) {
-  const length = data.length + suffix.length;
+/** `parts` one after another in the scratch buffer, valid until the next call. */
+function gather(parts) {
+  const length = parts.reduce((n, part) => n + part.length, 0);
   if (scratch.length < length) scratch = new Uint8Array(Math.max(length, 16 * 1024 + 256));
-  scratch.set(data);
-  scratch.set(suffix, data.length);
+  let at = 0;
+  for (const part of parts) {
+    scratch.set(part, at);
+    at += part.length;
+  }
   return scratch.subarray(0, length);
 }
 
@@ -84,15 +87,15 @@ const nodeAead = typeof nodeCrypto?.createCipheriv === 'function' && typeof node
     return hostCrypto() & 0b111;
   },
   importKey: (raw, direction, algorithm) => ({ name: NODE_NAMES[algorithm], key: nodeCrypto.createSecretKey(raw) }),
-  seal: ({ name, key }, iv, additionalData, data, suffix) => {
+  seal: ({ name, key }, iv, additionalData, parts) => {
     const cipher = nodeCrypto.createCipheriv(name, key, iv, GCM);
     cipher.setAAD(additionalData);
-    // Two updates rather than a copy of data || suffix: the AEAD streams.
-    const sealed = cipher.update(data);
-    const tail = suffix.length ? cipher.update(suffix) : null;
+    // The AEAD streams: an update per part rather than a copy of them together,
+    // unless many small writes fill the record (then one output, one buffer to write).
+    const sealed = (parts.length > 2 ? [Buffer.concat(parts)] : parts).map((part) => cipher.update(part));
     cipher.final();
-    const tag = cipher.getAuthTag();
-    return [sealed, tail ? Buffer.concat([tail, tag]) : tag];
+    sealed.push(cipher.getAuthTag());
+    return sealed;
   },
   open: ({ name, key }, iv, additionalData, data) => {
     const decipher = nodeCrypto.createDecipheriv(name, key, iv, GCM);
@@ -159,6 +162,61 @@ const PLAN_SLICE = 128 * 1024;
 const REKEYED = 4;
 const PEER_CLOSED = 2;
 
+/** Byte chunks in order, taken from the front as views of the chunks (no copies). */
+class ChunkQueue {
+  constructor() {
+    /** @type {Uint8Array[]} */
+    this.chunks = [];
+    this.length = 0;
+  }
+  push(chunk) {
+    if (!chunk.length) return;
+    this.chunks.push(chunk);
+    this.length += chunk.length;
+  }
+  /** Puts `parts` back in front, in order. */
+  unshift(parts) {
+    this.chunks.unshift(...parts);
+    this.length += parts.reduce((n, part) => n + part.length, 0);
+  }
+  clear() {
+    this.chunks = [];
+    this.length = 0;
+  }
+  /** The first `n` bytes (fewer if fewer are queued): a view, or a copy if they span chunks. */
+  peek(n) {
+    const first = this.chunks[0];
+    if (first.length >= n || this.chunks.length === 1) return first.subarray(0, n);
+    const out = new Uint8Array(Math.min(n, this.length));
+    let at = 0;
+    for (const chunk of this.chunks) {
+      const part = chunk.subarray(0, out.length - at);
+      out.set(part, at);
+      at += part.length;
+      if (at === out.length) break;
+    }
+    return out;
+  }
+  /** Removes the first `n` bytes, as views of the chunks they lie in. */
+  take(n) {
+    this.length -= n;
+    const parts = [];
+    while (n > 0) {
+      const chunk = this.chunks[0];
+      if (chunk.length <= n) {
+        parts.push(chunk);
+        this.chunks.shift();
+        n -= chunk.length;
+      } else {
+        parts.push(chunk.subarray(0, n));
+        this.chunks[0] = chunk.subarray(n);
+        n = 0;
+      }
+    }
+    return parts;
+  }
+}
+
 /** Reads the job stream of src/records.rs. */
 class Reader {
   constructor(bytes) {
@@ -199,15 +257,13 @@ export class RecordJobs {
     this.sealing = 0;
     /** @type {(() => void)[]} waiting for all that was written to be handed to the transport */
     this.writtenWaiters = [];
-    /** @type {Uint8Array[]} written, not yet planned (see plan()) */
-    this.unplanned = [];
+    /** Written, not yet planned (see plan()). */
+    this.unplanned = new ChunkQueue();
     this.planning = false;
-    /** The slice being planned (SEAL_DATA jobs take from it). */
-    this.writing = null;
-    this.writingAt = 0;
-    /** @type {Uint8Array[]} received ciphertext not yet framed, in order */
-    this.queue = [];
-    this.queued = 0;
+    /** The bytes being planned: SEAL_DATA jobs take from them. */
+    this.planned = new ChunkQueue();
+    /** Received ciphertext not yet framed. */
+    this.received = new ChunkQueue();
     /**
      * Records handed to open(), in order; `settled` once its plaintext (or
      * undefined: not authentic) is known, then delivered strictly in order.
@@ -243,10 +299,13 @@ export class RecordJobs {
     return this.inFlight.length > 0;
   }
 
-  /** Seals application data; `data` stays here (the engine plans the records). */
-  write(data) {
-    if (!data.length) return;
-    this.unplanned.push(data);
+  /**
+   * Seals application data, `chunks` one after another: small ones together
+   * fill records, as node:tls does with what a stream wrote meanwhile. The
+   * bytes stay here (the engine plans the records).
+   */
+  write(chunks) {
+    for (const chunk of chunks) this.unplanned.push(chunk);
     this.plan();
   }
 
@@ -256,19 +315,15 @@ export class RecordJobs {
     this.planning = true;
     try {
       while (this.unplanned.length && this.sealing < SEALING_WINDOW && !this.cancelled && !this.failed) {
-        const data = this.unplanned[0];
-        const slice = data.length > PLAN_SLICE ? data.subarray(0, PLAN_SLICE) : data;
-        if (slice === data) this.unplanned.shift();
-        else this.unplanned[0] = data.subarray(PLAN_SLICE);
-        this.engine.writePlan(slice.length);
-        this.writing = slice;
-        this.writingAt = 0;
+        const n = Math.min(this.unplanned.length, PLAN_SLICE);
+        for (const part of this.unplanned.take(n)) this.planned.push(part);
+        this.engine.writePlan(n);
         this.run();
       }
     } catch (e) {
       this.fail(e);
     } finally {
-      this.writing = null;
+      this.planned.clear();
       this.planning = false;
     }
   }
@@ -277,8 +332,7 @@ export class RecordJobs {
   receive(chunk) {
     this.start();
     if (!chunk.length) return;
-    this.queue.push(chunk);
-    this.queued += chunk.length;
+    this.received.push(chunk);
     this.frame();
   }
 
@@ -287,56 +341,22 @@ export class RecordJobs {
     if (this.framing) return; // the loop below picks up what came meanwhile
     this.framing = true;
     try {
-      while (!this.cancelled && !this.failed && !this.peerClosed && this.inFlight.length < MAX_OPENING && this.queued >= 5) {
+      while (!this.cancelled && !this.failed && !this.peerClosed && this.inFlight.length < MAX_OPENING && this.received.length >= 5) {
         let whole;
         try {
-          whole = this.engine.frame(this.peek(HEAD_LEN), this.queued);
+          whole = this.engine.frame(this.received.peek(HEAD_LEN), this.received.length);
         } catch (e) {
           this.run(); // the alert
           this.fail(e);
           return;
         }
-        if (whole === 0 || whole > this.queued) return;
+        if (whole === 0 || whole > this.received.length) return;
         this.run(); // the OPEN job takes the record from the queue
         this.deliver(); // a synchronous AEAD opened it already
       }
     } finally {
       this.framing = false;
     }
-  }
-
-  /** The first `n` queued bytes (fewer if fewer are queued). */
-  peek(n) {
-    const first = this.queue[0];
-    if (first.length >= n || this.queue.length === 1) return first.subarray(0, n);
-    const out = new Uint8Array(Math.min(n, this.queued));
-    let at = 0;
-    for (const chunk of this.queue) {
-      const part = chunk.subarray(0, out.length - at);
-      out.set(part, at);
-      at += part.length;
-      if (at === out.length) break;
-    }
-    return out;
-  }
-
-  /** Removes the first `n` queued bytes, as views of the chunks they lie in. */
-  take(n) {
-    this.queued -= n;
-    const parts = [];
-    while (n > 0) {
-      const chunk = this.queue[0];
-      if (chunk.length <= n) {
-        parts.push(chunk);
-        this.queue.shift();
-        n -= chunk.length;
-      } else {
-        parts.push(chunk.subarray(0, n));
-        this.queue[0] = chunk.subarray(n);
-        n = 0;
-      }
-    }
-    return parts;
   }
 
   /** Starts the jobs the engine has emitted. */
@@ -376,23 +396,23 @@ export class RecordJobs {
           const additionalData = r.take(r.u8());
           const prefix = r.take(r.u8());
           const length = r.u32();
-          let data;
-          let suffix = EMPTY;
+          // The record's plaintext: its data, then (TLS 1.3) its content type.
+          let parts;
           if (kind === SEAL) {
-            data = r.take(length);
+            parts = [r.take(length)];
           } else {
-            data = this.writing.subarray(this.writingAt, this.writingAt + length);
-            this.writingAt += length;
-            suffix = r.take(r.u8());
+            parts = this.planned.take(length);
+            const suffix = r.take(r.u8());
+            if (suffix.length) parts.push(suffix);
           }
-          const sealed = this.aead.seal(this.keys[0], iv, additionalData, data, suffix);
-          batch.push({ prefix, sealed, length: length + suffix.length });
+          const sealed = this.aead.seal(this.keys[0], iv, additionalData, parts);
+          batch.push({ prefix, sealed, length: parts.reduce((n, part) => n + part.length, 0) });
           if (batch.length === SEALS_PER_WRITE) flush();
         } else if (kind === OPEN) {
           const iv = r.take(NONCE_LEN);
           const additionalData = r.take(r.u8());
           const skip = r.u8();
-          const parts = this.take(r.u32());
+          const parts = this.received.take(r.u32());
           this.open(iv, additionalData, parts, skip, r.u8());
         } else {
           throw new Error(`unknown record job ${kind}`);
@@ -497,15 +517,13 @@ export class RecordJobs {
           // The records after this one were framed under the old key: again, in order.
           this.epoch++;
           const stale = this.inFlight.splice(0).flatMap((e) => e.parts);
-          this.queue.unshift(...stale);
-          this.queued += stale.reduce((n, part) => n + part.length, 0);
+          this.received.unshift(stale);
         }
         if (flags & PEER_CLOSED) {
           // Anything framed after close_notify is ignored (RFC 8446 §6.1).
           this.peerClosed = true;
           this.inFlight = [];
-          this.queue = [];
-          this.queued = 0;
+          this.received.clear();
         }
         this.run();
         this.socket.recordOpened(flags, data); // user code: may destroy, write or end
@@ -530,18 +548,17 @@ export class RecordJobs {
   fail(err) {
     if (this.failed || this.cancelled) return;
     this.failed = true;
-    this.unplanned = [];
-    this.queue = [];
-    this.queued = 0;
+    this.unplanned.clear();
+    this.received.clear();
     this.socket.recordFailed(err);
   }
 
   cancel() {
     this.cancelled = true;
-    this.unplanned = [];
+    this.unplanned.clear();
     this.idle = [];
     this.writtenWaiters = [];
-    this.queue = [];
+    this.received.clear();
     this.inFlight = [];
     this.keys = [null, null];
   }

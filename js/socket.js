@@ -316,7 +316,7 @@ export class TLSSocket extends Duplex {
       this._onPeerEnd();
     } else if (!more) {
       this._transport?.pause();
-    } else if (this._records && this._records.queued < RECORDS_BACKLOG) {
+    } else if (this._records && this._records.received.length < RECORDS_BACKLOG) {
       this._transport?.resume();
     }
   }
@@ -719,25 +719,37 @@ export class TLSSocket extends Duplex {
       return;
     }
     try {
-      for (const { chunk } of chunks) {
+      const list = chunks.map(({ chunk }) => chunk);
+      // rustls makes a record per write: what the stream gathered goes as one,
+      // as node:tls makes one SSL_write of it. The host joins small ones itself.
+      const pieces = list.length > 1 && !this._engine.hostRecords ? [joinBytes(list)] : list;
+      /** What the host seals, once the records are its own. */
+      const hostChunks = [];
+      for (const chunk of pieces) {
         // In slices while the engine may hand its records over on the way, so
         // that what the host then seals never crosses into wasm.
         let at = 0;
         while (at < chunk.length) {
           if (this._engine.hostRecords) {
-            this._runRecords();
-            this._records.write(at ? chunk.subarray(at) : chunk);
+            hostChunks.push(at ? chunk.subarray(at) : chunk);
             break;
           }
           const slice = this._engine.willHandOver ? chunk.subarray(at, at + WRITE_SLICE) : chunk.subarray(at);
           at += this._engine.write(slice);
         }
       }
+      if (hostChunks.length) {
+        this._runRecords();
+        this._records.write(hostChunks);
+      }
     } catch (e) {
       cb(engineError(e));
       return;
     }
-    this._flush(cb);
+    // Never at once, even when the transport took all: the writes the stream
+    // is given meanwhile then come to _writev together and fill records (as
+    // node:tls, whose writes complete later).
+    this._flush(() => queueMicrotask(cb));
   }
 
   _final(cb) {

@@ -10,6 +10,7 @@ import ntls from 'node:tls';
 import tls from '../../js/entry/node.js';
 import { certs } from './helpers/certs.js';
 import { nodeServer, tlsServer } from './helpers/peers.js';
+import { relay } from './helpers/hostile.js';
 
 const SWITCH = Symbol.for('wasm-tls.hostRecords');
 
@@ -168,3 +169,58 @@ test('host records off by the global switch: rustls keeps the records', async (t
   assert.equal(received.toString(), 'hello');
   assert.equal(handedOver, false);
 });
+
+/** How many application_data records (type 23) are in a TLS byte stream from its start. */
+function applicationRecords(stream) {
+  let count = 0;
+  for (let at = 0; at + 5 <= stream.length; at += 5 + stream.readUInt16BE(at + 3)) {
+    if (stream[at] === 23) count++;
+  }
+  return count;
+}
+
+// node:tls makes one SSL_write of what a stream gathered while a write was
+// under way, so many small writes in a row fill records; wasm-tls does the
+// same with rustls (before the handover, or kept) and with the host's AEAD.
+for (const [name, lib, choice] of [
+  ['node:tls', ntls, undefined],
+  ['wasm-tls, host records (node:crypto)', tls, undefined],
+  ['wasm-tls, host records (WebCrypto)', tls, 'webcrypto'],
+  ['wasm-tls, rustls keeps the records', tls, false],
+]) {
+  test(`${name}: 2,000 writes of 50 bytes in one go reach node:tls intact, in full records`, async (t) => {
+    globalThis[SWITCH] = choice;
+    t.after(() => { delete globalThis[SWITCH]; });
+    const server = await nodeServer({ ...certs.ec }, () => {});
+    t.after(() => server.close());
+    const tap = await relay(t, server.port);
+    const socket = lib.connect({ port: tap.port, host: '127.0.0.1', ca: certs.ca, servername: 'localhost' });
+    t.after(() => socket.destroy());
+    await once(socket, 'secureConnect');
+    const peer = await server.nextSocket();
+    peer.pipe(peer);
+    await exchange(socket, 100_000);
+    if (lib === tls) assert.equal(socket._engine.hostRecords, choice !== false);
+    peer.unpipe(peer);
+    const before = applicationRecords(Buffer.concat(tap.recording.downstream));
+    const writes = Array.from({ length: 2000 }, (_, i) => Buffer.alloc(50, i));
+    const expected = Buffer.concat(writes);
+    const chunks = [];
+    let got = 0;
+    const all = new Promise((resolve) => peer.on('data', (c) => {
+      chunks.push(c);
+      got += c.length;
+      if (got >= expected.length) resolve();
+    }));
+    peer.resume(); // unpipe() paused it
+    let callbacks = 0;
+    for (const w of writes) socket.write(w, () => callbacks++);
+    await all;
+    assert.deepEqual(Buffer.concat(chunks), expected);
+    const records = applicationRecords(Buffer.concat(tap.recording.downstream)) - before;
+    // The first write goes at once, the rest fill ceil(99,950 / 16,384) = 7 records.
+    assert.ok(records <= 9, `${records} records`);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(callbacks, writes.length, 'every write callback ran');
+  });
+}
