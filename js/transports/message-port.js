@@ -73,31 +73,29 @@ export function messagePortTransport(port, options = {}) {
     return whole ? bytes.buffer : copy(bytes, 0, bytes.byteLength).buffer;
   };
   /**
-   * Sends what the credit allows of the outbox, as few messages as it takes
-   * (every message costs far more than a few more buffers in it): whole parts,
-   * then the head of the next one if the credit ends inside it (copied: the rest
-   * stays ours).
+   * Sends what the credit allows of the outbox in one message (every message
+   * costs far more than a few more buffers in it): whole parts, then the head
+   * of the next one if the credit ends inside it (copied: the rest stays ours).
    */
   const sendOutbox = () => {
-    while (outbox.length && credit > 0 && !destroyed) {
-      const data = [];
-      let n = 0;
-      while (outbox.length && n < credit) {
-        const bytes = /** @type {Uint8Array} */ (outbox[0]);
-        const room = credit - n;
-        if (bytes.byteLength <= room) {
-          outbox.shift();
-          n += bytes.byteLength;
-          data.push(ownBuffer(bytes)); // may detach bytes.buffer
-        } else {
-          outbox[0] = bytes.subarray(room);
-          n += room;
-          data.push(copy(bytes, 0, room).buffer);
-        }
+    if (!outbox.length || credit <= 0 || destroyed) return;
+    const data = [];
+    let n = 0;
+    while (outbox.length && n < credit) {
+      const bytes = /** @type {Uint8Array} */ (outbox[0]);
+      const room = credit - n;
+      if (bytes.byteLength <= room) {
+        outbox.shift();
+        n += bytes.byteLength;
+        data.push(ownBuffer(bytes)); // may detach bytes.buffer
+      } else {
+        outbox[0] = bytes.subarray(room);
+        n += room;
+        data.push(copy(bytes, 0, room).buffer);
       }
-      post({ type: 'data', data: data.length === 1 ? data[0] : data }, data);
-      credit -= n;
     }
+    post({ type: 'data', data: data.length === 1 ? data[0] : data }, data);
+    credit -= n;
   };
   /** The outbox, then the end or 'drain' once it is empty. */
   const flushOutbox = () => {
