@@ -3,7 +3,7 @@ import { Buffer } from '#buffer';
 import { SecureContext as NativeContext } from '../pkg/wasm_tls.js';
 import { engineGeneration } from './trap.js';
 import { provideDefaultRoots } from './root-anchors.js';
-import { engineError, invalidArgType, nodeError } from './errors.js';
+import { engineError, invalidArgType, nodeError, validateInt32 } from './errors.js';
 
 export const DEFAULT_MIN_VERSION_INITIAL = 'TLSv1.2';
 export const DEFAULT_MAX_VERSION_INITIAL = 'TLSv1.3';
@@ -163,6 +163,7 @@ export class SecureContext {
         throw invalidArgType(`options.${name}`, 'of type string', options[name]);
       }
     }
+    if (options.sessionTimeout != null) validateInt32(options.sessionTimeout, 'options.sessionTimeout', 0);
     const native = {
       ca: options.ca == null ? undefined : pemList('options.ca', options.ca),
       cert: options.cert == null ? undefined : pemList('options.cert', options.cert),

@@ -22,7 +22,18 @@ export function engineError(e) {
 
 export const invalidArgType = (name, expected, actual) =>
   nodeError(TypeError, 'ERR_INVALID_ARG_TYPE',
-    `The "${name}" argument must be ${expected}. Received ${describe(actual)}`);
+    `The "${name}" ${name.includes('.') ? 'property' : 'argument'} must be ${expected}. Received ${describe(actual)}`);
+
+/** Node's validateInt32: a number, an integer, within [min, max]. */
+export function validateInt32(value, name, min = -2147483648, max = 2147483647) {
+  if (typeof value !== 'number') throw invalidArgType(name, 'of type number', value);
+  if (!Number.isInteger(value)) {
+    throw nodeError(RangeError, 'ERR_OUT_OF_RANGE', `The value of "${name}" is out of range. It must be an integer. Received ${value}`);
+  }
+  if (value < min || value > max) {
+    throw nodeError(RangeError, 'ERR_OUT_OF_RANGE', `The value of "${name}" is out of range. It must be >= ${min} && <= ${max}. Received ${value}`);
+  }
+}
 
 export const invalidArgValue = (name, value, reason = 'is invalid') =>
   nodeError(TypeError, 'ERR_INVALID_ARG_VALUE',

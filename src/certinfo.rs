@@ -9,7 +9,6 @@
 //! extended key usages) where a typed parser would normalise or refuse.
 
 use ring::digest;
-use serde::Serialize;
 
 use crate::der::{elements, only, Tlv, TAG_OID, TAG_SEQUENCE, TAG_SET};
 use crate::error::TlsError;
@@ -18,42 +17,30 @@ use crate::x509::{
     OID_EXT_KEY_USAGE, OID_KEY_USAGE, OID_SUBJECT_ALT_NAME, OID_SUBJECT_KEY_ID,
 };
 
-#[derive(Debug, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, PartialEq, Eq)]
 pub struct CertInfo {
     /// `[shortName, value]` in certificate order; JS folds repeats into arrays.
     /// Absent when a value has no text form (Node then leaves `subject` out).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub subject: Option<Vec<(String, String)>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub issuer: Option<Vec<(String, String)>>,
     /// Absent without the extension; `Some(None)` (null) when it does not decode.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub subjectaltname: Option<Option<String>>,
     /// Node's text for the authorityInfoAccess extension: one
     /// `"<method> - <kind>:<value>"` line per access description; the JS side
     /// splits it into `infoAccess` as Node does. Absent or null as above.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub info_access: Option<Option<String>>,
     pub ca: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub modulus: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub bits: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub exponent: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none", with = "serde_bytes")]
     pub pubkey: Option<Vec<u8>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub asn1_curve: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub nist_curve: Option<String>,
     pub valid_from: String,
     pub valid_to: String,
     pub fingerprint: String,
     pub fingerprint256: String,
     pub fingerprint512: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ext_key_usage: Option<Vec<String>>,
     pub serial_number: String,
     /// Whether issuer and subject are the same name (used to pick OpenSSL's

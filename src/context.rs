@@ -9,7 +9,6 @@ use rustls::crypto::{ring, CryptoProvider, SupportedKxGroup, WebPkiSupportedAlgo
 use rustls::pki_types::CertificateDer;
 use rustls::sign::CertifiedKey;
 use rustls::{ClientConfig, RootCertStore, SupportedProtocolVersion};
-use serde::Deserialize;
 
 use crate::ciphers;
 use crate::error::TlsError;
@@ -19,24 +18,22 @@ use crate::tickets::TicketKeys;
 use crate::verify::HandshakeVerifier;
 
 /// A private key as Node accepts it: PEM with its own optional passphrase.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default)]
 pub struct KeyInput {
     pub pem: String,
     pub passphrase: Option<String>,
 }
 
 /// A PKCS#12 file as Node accepts it: bytes with an optional passphrase.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default)]
 pub struct PfxInput {
-    #[serde(with = "serde_bytes")]
     pub buf: Vec<u8>,
     pub passphrase: Option<String>,
 }
 
 /// Options of `tls.createSecureContext()`, normalised by the JS layer
 /// (PEM as strings, versions as Node spells them).
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Default)]
 pub struct ContextOptions {
     /// PEM text, one or more certificates per string; replaces the Mozilla roots.
     pub ca: Option<Vec<String>>,
@@ -52,7 +49,6 @@ pub struct ContextOptions {
     pub min_version: Option<String>,
     pub max_version: Option<String>,
     /// Server: 48 bytes of session ticket keys (random when absent).
-    #[serde(default, with = "serde_bytes")]
     pub ticket_keys: Option<Vec<u8>>,
     /// Server: session lifetime in seconds (Node's default is 300).
     pub session_timeout: Option<u32>,

@@ -7,7 +7,6 @@ use std::sync::{Arc, Mutex};
 
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConnection, Connection, ProtocolVersion};
-use serde::{Deserialize, Serialize};
 
 use crate::ciphers;
 use crate::context::SecureContext;
@@ -17,22 +16,18 @@ use crate::session::SessionCapture;
 use crate::verify::{verify_chain, VerifyError};
 
 /// Per-connection options of `tls.connect()`, normalised by the JS layer.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Default)]
 pub struct ConnectOptions {
     /// The name to send as SNI (Node sends none unless `servername` is given).
     pub servername: Option<String>,
     /// ALPN protocol names, most preferred first.
-    #[serde(default)]
     pub alpn_protocols: Vec<String>,
     /// A session handle from `getSession()` / a `'session'` event, to resume.
-    #[serde(default, with = "serde_bytes")]
     pub session: Option<Vec<u8>>,
 }
 
 /// `getCipher()`'s object.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CipherInfo {
     pub name: &'static str,
     pub standard_name: &'static str,
@@ -141,9 +136,8 @@ const CLIENT_TICKETS_BEFORE_HANDOVER: u64 = 2;
 const CLIENT_RECORDS_BEFORE_HANDOVER: u32 = 16;
 
 /// `getEphemeralKeyInfo()`'s object.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EphemeralKeyInfo {
-    #[serde(rename = "type")]
     pub kind: &'static str,
     pub name: &'static str,
     pub size: u32,
@@ -231,7 +225,7 @@ impl Engine {
         // the name rustls holds only keys its state.
         let server_name = match options.servername.as_deref() {
             Some(name) => ServerName::try_from(name)
-                .map_err(|_| TlsError::invalid_arg(format!("invalid servername: {name:?}")))?
+                .map_err(|_| TlsError::invalid_arg(format!("invalid servername: '{name}'")))?
                 .to_owned(),
             None => ServerName::try_from("localhost")
                 .map_err(|_| TlsError::invalid_arg("invalid servername"))?,

@@ -17,6 +17,8 @@ pub mod engine;
 pub mod error;
 #[cfg(target_arch = "wasm32")]
 mod host;
+#[cfg(target_arch = "wasm32")]
+mod js_values;
 pub mod kdf;
 pub mod keys;
 pub mod pkcs;

@@ -9,7 +9,6 @@ use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::server::{Acceptor, ClientHello, ResolvesServerCert, ServerConfig};
 use rustls::sign::CertifiedKey;
 use rustls::{DigitallySignedStruct, DistinguishedName, Error, SignatureScheme};
-use serde::{Deserialize, Serialize};
 
 use crate::context::SecureContext;
 use crate::engine::Engine;
@@ -17,8 +16,7 @@ use crate::error::TlsError;
 use crate::verify::HandshakeVerifier;
 
 /// What the ClientHello asked for, as the JS layer needs it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientHelloInfo {
     /// SNI, if the client sent one.
     pub servername: Option<String>,
@@ -27,36 +25,26 @@ pub struct ClientHelloInfo {
     /// The client asked for a stapled OCSP response (status_request).
     pub ocsp_requested: bool,
     /// The session the client hopes to resume (for 'resumeSession').
-    #[serde(with = "serde_bytes")]
     pub session_id: Option<Vec<u8>>,
 }
 
 /// Server options that apply to one connection, chosen once the ClientHello is known.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Default)]
 pub struct AcceptOptions {
     /// The server's ALPN preference list (or the one protocol ALPNCallback chose).
-    #[serde(default)]
     pub alpn_protocols: Vec<String>,
     /// ALPNCallback declined every protocol: refuse with no_application_protocol.
-    #[serde(default)]
     pub alpn_reject: bool,
     /// A DER OCSP response to staple (from the server's 'OCSPRequest' handler).
-    #[serde(default, with = "serde_bytes")]
     pub ocsp_response: Option<Vec<u8>>,
-    #[serde(default)]
     pub request_cert: bool,
     /// Node's honorCipherOrder: our cipher order wins over the client's.
-    #[serde(default)]
     pub honor_cipher_order: bool,
     /// The server has 'newSession'/'resumeSession' listeners: sessions live in
     /// the user's cache (stateful, no self-contained tickets).
-    #[serde(default)]
     pub external_sessions: bool,
     /// What 'resumeSession' found for the offered session: `[id, data]`.
-    #[serde(default)]
-    pub resumed_session: Option<(serde_bytes::ByteBuf, serde_bytes::ByteBuf)>,
-    #[serde(default)]
+    pub resumed_session: Option<(Vec<u8>, Vec<u8>)>,
     pub reject_unauthorized: bool,
 }
 

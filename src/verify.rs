@@ -16,14 +16,13 @@ use rustls::pki_types::{
 use rustls::{
     CertificateError, DigitallySignedStruct, Error, PeerMisbehaved, RootCertStore, SignatureScheme,
 };
-use serde::Serialize;
 
 use crate::roots::Roots;
 
 mod openssl;
 
 /// OpenSSL's verification result, as Node exposes it (`err.code`, `err.message`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifyError {
     pub code: &'static str,
     pub message: &'static str,

@@ -5,13 +5,13 @@
 use std::sync::Arc;
 
 use js_sys::{Array, Reflect, Uint8Array};
-use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
-use crate::context::{self, ContextOptions};
-use crate::engine::{ConnectOptions, Engine};
+use crate::context;
+use crate::engine::Engine;
 use crate::error::TlsError;
-use crate::server::{AcceptOptions, ServerAcceptor};
+use crate::js_values;
+use crate::server::ServerAcceptor;
 
 fn to_js_error(err: TlsError) -> JsValue {
     let e = js_sys::Error::new(&err.message);
@@ -25,18 +25,6 @@ fn to_js_error(err: TlsError) -> JsValue {
     e.into()
 }
 
-fn options_error(err: serde_wasm_bindgen::Error) -> JsValue {
-    to_js_error(TlsError::invalid_arg(format!("invalid options: {err}")))
-}
-
-fn to_js<T: Serialize>(value: &T) -> JsValue {
-    value
-        .serialize(
-            &serde_wasm_bindgen::Serializer::json_compatible().serialize_bytes_as_arrays(false),
-        )
-        .unwrap_or(JsValue::NULL)
-}
-
 /// `tls.createSecureContext()`'s native half.
 #[wasm_bindgen]
 pub struct SecureContext(Arc<context::SecureContext>);
@@ -45,8 +33,7 @@ pub struct SecureContext(Arc<context::SecureContext>);
 impl SecureContext {
     #[wasm_bindgen(constructor)]
     pub fn new(options: JsValue) -> Result<SecureContext, JsValue> {
-        let options: ContextOptions =
-            serde_wasm_bindgen::from_value(options).map_err(options_error)?;
+        let options = js_values::context_options(options).map_err(to_js_error)?;
         let ctx = context::SecureContext::new(&options).map_err(to_js_error)?;
         Ok(SecureContext(Arc::new(ctx)))
     }
@@ -116,8 +103,7 @@ pub struct TlsConnection {
 impl TlsConnection {
     /// A client connection; its ClientHello is ready in `takeOutput()`.
     pub fn client(context: &SecureContext, options: JsValue) -> Result<TlsConnection, JsValue> {
-        let options: ConnectOptions =
-            serde_wasm_bindgen::from_value(options).map_err(options_error)?;
+        let options = js_values::connect_options(options).map_err(to_js_error)?;
         let engine = Engine::client(context.0.clone(), options).map_err(to_js_error)?;
         Ok(TlsConnection {
             engine,
@@ -234,7 +220,9 @@ impl TlsConnection {
     }
 
     pub fn cipher(&self) -> JsValue {
-        self.engine.cipher().map_or(JsValue::NULL, |c| to_js(&c))
+        self.engine
+            .cipher()
+            .map_or(JsValue::NULL, |c| js_values::cipher_info(&c))
     }
 
     /// Whether records go through the host's native AEAD (`js/host-crypto.js`) rather than ring.
@@ -339,13 +327,15 @@ impl TlsConnection {
     pub fn ephemeral_key_info(&self) -> JsValue {
         self.engine
             .ephemeral_key_info()
-            .map_or(JsValue::NULL, |i| to_js(&i))
+            .map_or(JsValue::NULL, |i| js_values::ephemeral_key_info(&i))
     }
 
     /// `{ code, message }` from OpenSSL's vocabulary, or null if the chain is trusted.
     #[wasm_bindgen(js_name = verifyError)]
     pub fn verify_error(&self) -> JsValue {
-        self.engine.verify_error().map_or(JsValue::NULL, to_js)
+        self.engine
+            .verify_error()
+            .map_or(JsValue::NULL, js_values::verify_error)
     }
 }
 
@@ -371,7 +361,7 @@ impl TlsAcceptor {
             .acceptor
             .receive(data, &mut self.alert)
             .map_err(to_js_error)?;
-        Ok(hello.map_or(JsValue::NULL, |h| to_js(&h)))
+        Ok(hello.map_or(JsValue::NULL, |h| js_values::client_hello_info(&h)))
     }
 
     /// Answers the ClientHello with `context`; the connection carries on from there.
@@ -380,8 +370,7 @@ impl TlsAcceptor {
         context: &SecureContext,
         options: JsValue,
     ) -> Result<TlsConnection, JsValue> {
-        let options: AcceptOptions =
-            serde_wasm_bindgen::from_value(options).map_err(options_error)?;
+        let options = js_values::accept_options(options).map_err(to_js_error)?;
         let engine = self
             .acceptor
             .accept(context.0.clone(), &options, &mut self.alert)
@@ -427,7 +416,7 @@ pub fn detailed_chain(sent: Vec<Uint8Array>, store: Vec<Uint8Array>) -> Array {
 #[wasm_bindgen(js_name = describeCertificate)]
 pub fn describe_certificate(der: &[u8]) -> Result<JsValue, JsValue> {
     crate::certinfo::describe(der)
-        .map(|info| to_js(&info))
+        .map(|info| js_values::cert_info(&info))
         .map_err(to_js_error)
 }
 

@@ -27,7 +27,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(Some(hello)) = read_hello(&mut acceptor, &mut alert, &mut chunks) else {
         return;
     };
-    let _ = serde_json::to_vec(&hello);
+    let _ = format!("{hello:?}");
     let options = AcceptOptions {
         alpn_protocols: if flags & 128 != 0 {
             vec!["http/1.1".into(), "h2".into()]

@@ -11,6 +11,7 @@ import ntls from 'node:tls';
 import { connect, createSecureContext } from 'wasm-tls';
 import { certs } from './helpers/certs.js';
 import { nodeServer } from './helpers/peers.js';
+import { SecureContext as NativeContext, TlsAcceptor, TlsConnection } from '../../pkg/wasm_tls.js';
 
 const openssl = (...args) => execFileSync('openssl', args, { cwd: certs.dir, stdio: ['ignore', 'pipe', 'pipe'] }).toString();
 const base = (port) => ({ host: '127.0.0.1', port, servername: 'localhost', ca: certs.ca });
@@ -68,6 +69,56 @@ test('key errors match Node: wrong or missing passphrase, mismatch, junk', () =>
   for (const options of cases) {
     assert.equal(contextOutcome(createSecureContext, options), contextOutcome(ntls.createSecureContext, options),
       JSON.stringify(options).slice(0, 120));
+  }
+});
+
+test('sessionTimeout is validated as Node validates it (type, integer, 0 to 2^31 - 1)', () => {
+  for (const sessionTimeout of [1.5, '300', -1, 2 ** 31, NaN, 0, 2 ** 31 - 1, null, undefined]) {
+    assert.equal(contextOutcome(createSecureContext, { sessionTimeout }), contextOutcome(ntls.createSecureContext, { sessionTimeout }),
+      String(sessionTimeout));
+  }
+});
+
+test('the engine refuses malformed option objects with ERR_INVALID_ARG_VALUE, never a trap', () => {
+  const refused = (make, field) => assert.throws(make, (e) => e.code === 'ERR_INVALID_ARG_VALUE' && e.message.includes(field), field);
+  refused(() => new NativeContext(null), 'options');
+  refused(() => new NativeContext({ ca: 'one PEM, not a list' }), 'ca');
+  refused(() => new NativeContext({ ca: [42] }), 'ca');
+  refused(() => new NativeContext({ key: [{ passphrase: 'x' }] }), 'pem');
+  refused(() => new NativeContext({ pfx: [{ buf: 'not bytes' }] }), 'buf');
+  refused(() => new NativeContext({ ticketKeys: [1, 2, 3] }), 'ticketKeys');
+  refused(() => new NativeContext({ sessionTimeout: 1.5 }), 'sessionTimeout');
+  refused(() => new NativeContext({ minVersion: 1.2 }), 'minVersion');
+  const context = new NativeContext({});
+  refused(() => TlsConnection.client(context, { alpnProtocols: 'h2' }), 'alpnProtocols');
+  refused(() => TlsConnection.client(context, { session: 'ticket' }), 'session');
+  refused(() => TlsConnection.client(context, undefined), 'options');
+  const hello = tlsClientHello();
+  for (const [options, field] of [
+    [{ requestCert: 'yes' }, 'requestCert'],
+    [{ resumedSession: [new Uint8Array(1)] }, 'resumedSession'],
+    [{ ocspResponse: {} }, 'ocspResponse'],
+  ]) {
+    const acceptor = new TlsAcceptor();
+    assert.notEqual(acceptor.receive(hello), null);
+    refused(() => acceptor.accept(context, options), field);
+    acceptor.free();
+  }
+  // What they read right: a client's ClientHello reaches an acceptor with the fields the JS layer uses.
+  const acceptor = new TlsAcceptor();
+  const info = acceptor.receive(hello);
+  assert.deepEqual({ ...info, sessionId: info.sessionId?.length }, {
+    servername: 'example.com', alpnProtocols: ['h2', 'http/1.1'], ocspRequested: true, sessionId: 32, // rustls always asks for OCSP
+  });
+  assert.ok(info.sessionId === null || info.sessionId instanceof Uint8Array);
+  acceptor.free();
+  context.free();
+
+  function tlsClientHello() {
+    const client = TlsConnection.client(new NativeContext({}), { servername: 'example.com', alpnProtocols: ['h2', 'http/1.1'] });
+    const out = client.takeOutput();
+    client.free();
+    return out;
   }
 });
 
