@@ -3,15 +3,20 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Two unstable rustc flags, allowed on this stable toolchain by RUSTC_BOOTSTRAP, for
-# the shipped build only: `{:?}` formats nothing (our messages never use it; the
-# text of a rare rustls error that falls through to "internal error: ..." loses
-# its Debug-printed detail, never its code) and panics carry no
-# file/line (a panic traps in wasm anyway). Measured on rustc 1.95: 358.4 -> 339.7 KB
-# gzip (-Zfmt-debug=none 12.5 KB, -Zlocation-detail=none 5.9 KB). A toolchain that
-# drops either flag fails here, loudly.
+# The shipped build takes unstable options, allowed on this stable toolchain by
+# RUSTC_BOOTSTRAP (as scripts/fuzz.sh does), each measured on rustc 1.95 (KB gzip):
+# - std rebuilt from rust-src (scripts/setup.sh) for size, with a panic that is
+#   the wasm trap and nothing else (no hook, no message formatting): -14.0
+#   (-Cpanic=immediate-abort 7.5, std's optimize_for_size 6.5);
+# - `{:?}` formats nothing: -12.5. Our messages never use it; the text of a rare
+#   rustls error that falls through to "internal error: ..." loses its Debug-printed
+#   detail, never its code;
+# - panics carry no file/line (they trap in wasm anyway): -5.9.
+# Handshakes and ChaCha20-Poly1305 in wasm measured no slower. A toolchain that drops
+# any of these fails here, loudly.
 RUSTC_BOOTSTRAP=1 cargo build -q --release --target wasm32-unknown-unknown \
-  --config 'target.wasm32-unknown-unknown.rustflags = ["-Zfmt-debug=none", "-Zlocation-detail=none"]'
+  -Zbuild-std=std,panic_abort -Zbuild-std-features=optimize_for_size \
+  --config 'target.wasm32-unknown-unknown.rustflags = ["-Zfmt-debug=none", "-Zlocation-detail=none", "-Zunstable-options", "-Cpanic=immediate-abort"]'
 # tls.rootCertificates (js/root-certificates.js): whole Mozilla roots from the dev-dependency
 # webpki-root-certs, and the engine's default trust anchors (pkg/root-anchors.js, from the
 # dev-dependency webpki-roots), generated natively into pkg/, never in the wasm. Before the

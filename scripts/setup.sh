@@ -23,6 +23,12 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown >/dev/null
 fi
 
+# std's source: scripts/build.sh rebuilds std for the shipped .wasm (size).
+if ! rustup component list --installed | grep -qx rust-src; then
+  say "rustup component add rust-src"
+  rustup component add rust-src >/dev/null
+fi
+
 # wasm-bindgen-cli must match the wasm-bindgen crate exactly (Cargo.toml pins it).
 want=$(sed -n 's/^wasm-bindgen = "=\(.*\)"$/\1/p' Cargo.toml)
 have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
