@@ -6,8 +6,9 @@ cd "$(dirname "$0")/.."
 # The shipped build takes unstable options, allowed on this stable toolchain by
 # RUSTC_BOOTSTRAP (as scripts/fuzz.sh does), each measured on rustc 1.95 (KB gzip):
 # - std rebuilt from rust-src (scripts/setup.sh) for size, with a panic that is
-#   the wasm trap and nothing else (no hook, no message formatting): -14.0
-#   (-Cpanic=immediate-abort 7.5, std's optimize_for_size 6.5);
+#   the wasm trap and nothing else (no hook, no message formatting): -12.7
+#   (-Cpanic=immediate-abort 7.5, std's optimize_for_size 6.5, less 1.3 for keeping
+#   std at opt-level 3 as rustup ships it: at "z" handshakes ran 5-8% slower);
 # - `{:?}` formats nothing: -12.5. Our messages never use it; the text of a rare
 #   rustls error that falls through to "internal error: ..." loses its Debug-printed
 #   detail, never its code;
@@ -16,6 +17,8 @@ cd "$(dirname "$0")/.."
 # any of these fails here, loudly.
 RUSTC_BOOTSTRAP=1 cargo build -q --release --target wasm32-unknown-unknown \
   -Zbuild-std=std,panic_abort -Zbuild-std-features=optimize_for_size \
+  --config profile.release.package.core.opt-level=3 --config profile.release.package.alloc.opt-level=3 \
+  --config profile.release.package.std.opt-level=3 \
   --config 'target.wasm32-unknown-unknown.rustflags = ["-Zfmt-debug=none", "-Zlocation-detail=none", "-Zunstable-options", "-Cpanic=immediate-abort"]'
 # tls.rootCertificates (js/root-certificates.js): whole Mozilla roots from the dev-dependency
 # webpki-root-certs, and the engine's default trust anchors (pkg/root-anchors.js, from the
