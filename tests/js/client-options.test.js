@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import vm from 'node:vm';
 import ntls from 'node:tls';
 import { connect, createSecureContext } from 'wasm-tls';
 import { certs } from './helpers/certs.js';
@@ -93,6 +94,8 @@ test('the engine refuses malformed option objects with ERR_INVALID_ARG_VALUE, ne
   refused(() => TlsConnection.client(context, { alpnProtocols: 'h2' }), 'alpnProtocols');
   refused(() => TlsConnection.client(context, { session: 'ticket' }), 'session');
   refused(() => TlsConnection.client(context, undefined), 'options');
+  // An array made in another realm is still an array (Array.isArray, not instanceof).
+  TlsConnection.client(context, { alpnProtocols: vm.runInNewContext('["h2"]') }).free();
   const hello = tlsClientHello();
   for (const [options, field] of [
     [{ requestCert: 'yes' }, 'requestCert'],
