@@ -39,7 +39,12 @@ wasm-bindgen --target web --out-dir pkg --no-typescript "$wasm"
 rm -f pkg/package.json
 node scripts/patch-glue.mjs pkg/wasm_tls.js
 # npm's binaryen: Debian's (108) produces a module that fails to load after wasm-bindgen.
-node_modules/.bin/wasm-opt -Oz --converge --strip-debug --strip-producers --enable-bulk-memory --enable-nontrapping-float-to-int --enable-simd \
-  --enable-sign-ext --enable-mutable-globals \
-  pkg/wasm_tls_bg.wasm -o pkg/wasm_tls_bg.wasm
+features=(--enable-bulk-memory --enable-nontrapping-float-to-int --enable-simd --enable-sign-ext --enable-mutable-globals)
+node_modules/.bin/wasm-opt -Oz --converge --strip-debug --strip-producers "${features[@]}" pkg/wasm_tls_bg.wasm -o pkg/wasm_tls_bg.wasm
+# Similar functions together, for gzip (scripts/order-functions.mjs): measured on rustc
+# 1.95, 326.8 -> 312.9 KB gzip -9 and 260.8 -> 256.5 KB brotli; the code is the same.
+node scripts/order-functions.mjs pkg/wasm_tls_bg.wasm pkg/wasm_tls_bg.ordered.wasm
+node_modules/.bin/wasm-opt --reorder-functions-by-name -Oz --strip-debug --strip-producers "${features[@]}" \
+  pkg/wasm_tls_bg.ordered.wasm -o pkg/wasm_tls_bg.wasm
+rm pkg/wasm_tls_bg.ordered.wasm
 echo "$wasm" > "$stamp"
