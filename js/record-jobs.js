@@ -356,6 +356,7 @@ export class RecordJobs {
       }
     } finally {
       this.framing = false;
+      this.settleIdle();
     }
   }
 
@@ -531,14 +532,21 @@ export class RecordJobs {
     } finally {
       this.delivering = false;
     }
-    if (!this.opening && this.idle.length) {
-      const idle = this.idle;
-      this.idle = [];
-      for (const cb of idle) cb();
-    }
   }
 
-  /** `cb` now, or once the records being opened have been delivered. */
+  /**
+   * Runs what waits for the opens to end, once none is out and no whole record
+   * is left to frame. Only after framing: an async AEAD may open the first of
+   * its records last, and all are delivered at once while more wait in `received`.
+   */
+  settleIdle() {
+    if (this.opening || !this.idle.length) return;
+    const idle = this.idle;
+    this.idle = [];
+    for (const cb of idle) cb();
+  }
+
+  /** `cb` now, or once the records being opened, and the whole ones queued behind them, have been delivered. */
   afterOpens(cb) {
     if (this.opening) this.idle.push(cb);
     else cb();

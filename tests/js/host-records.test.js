@@ -224,3 +224,49 @@ for (const [name, lib, choice] of [
     assert.equal(callbacks, writes.length, 'every write callback ran');
   });
 }
+
+// WebCrypto opens records on other threads, in any order, while the transport's
+// end may already have come with more records queued behind the ones being opened
+// (at most 32 at once). When the first of those is opened last, all are delivered
+// together and for a moment none is being opened: that is not the end of the
+// records. Here every 32nd open is the slow one, so that moment always comes.
+test('wasm-tls server, host records (WebCrypto) opened out of order: all data comes before the end', async (t) => {
+  globalThis[SWITCH] = 'webcrypto';
+  const subtle = globalThis.crypto.subtle;
+  const decrypt = subtle.decrypt;
+  let opens = 0;
+  subtle.decrypt = function (...args) {
+    const delay = opens++ % 32 === 0 ? 30 : 1;
+    return new Promise((resolve) => setTimeout(resolve, delay)).then(() => decrypt.apply(this, args));
+  };
+  t.after(() => {
+    delete globalThis[SWITCH];
+    delete subtle.decrypt;
+  });
+  const errors = [];
+  const received = [];
+  let ended = false;
+  let handedOver = false;
+  const server = await tlsServer(t, tls, certs.ec, (s) => {
+    s.on('error', (e) => errors.push(e));
+    s.on('data', (c) => {
+      if (ended) errors.push(new Error('data after end'));
+      handedOver ||= s._engine?.hostRecords === true;
+      received.push(c);
+    });
+    s.on('end', () => {
+      ended = true;
+      s.end();
+    });
+  });
+  const client = ntls.connect({ port: server.port, host: '127.0.0.1', ca: certs.ca, servername: 'localhost' });
+  await once(client, 'secureConnect');
+  const payload = randomBytes(2 << 20);
+  client.end(payload);
+  await once(client, 'close');
+  assert.deepEqual(errors.map((e) => e.code), []);
+  assert.equal(ended, true);
+  assert.equal(Buffer.concat(received).length, payload.length);
+  assert.equal(sha(Buffer.concat(received)), sha(payload));
+  assert.equal(handedOver, true);
+});
