@@ -1,23 +1,23 @@
 // Orders a wasm module's functions for gzip: deflate finds repeats only in the
 // 32 KiB before each byte, so similar functions are placed together.
 //
-//   node scripts/order-functions.mjs <in.wasm> <out.wasm>
+//   node scripts/order-functions.mjs [--candidates N] <in.wasm> <out.wasm>
 //
 // This only chooses the order: it writes a "name" section that names each
 // function by its rank, and `wasm-opt --reorder-functions-by-name`
 // (scripts/build.sh) then moves the functions and renumbers every reference.
 //
 // The order is greedy. It starts from the largest function. Each next one is
-// chosen among the CANDIDATES unplaced functions that look most like the last
-// one placed (MinHash of their 3-byte shingles): the one that deflates best
-// after the last 32 KiB placed, against how it deflates alone. The result is
-// deterministic for a given input and zlib.
+// chosen among the N (default 16) unplaced functions that look most like the
+// last one placed (MinHash of their 3-byte shingles): the one that deflates
+// best after the last 32 KiB placed, against how it deflates alone. The result
+// is deterministic for a given input, N and zlib; how small it compresses
+// swings by about 1 KB with N, so scripts/build.sh tries a few.
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { deflateRawSync } from 'node:zlib';
+import { WasmReader, leb, name, section } from './wasm-binary.mjs';
 
-/** Unplaced functions tried with deflate at each step. */
-const CANDIDATES = 16;
 /** MinHash signature length and shingle size. */
 const HASHES = 128;
 const SHINGLE = 3;
@@ -25,9 +25,16 @@ const SHINGLE = 3;
 const WINDOW = 32 * 1024;
 const DEFLATE = { level: 9 };
 
-const [input, output] = process.argv.slice(2);
-if (!input || !output) {
-  console.error('usage: node scripts/order-functions.mjs <in.wasm> <out.wasm>');
+const args = process.argv.slice(2);
+/** Unplaced functions tried with deflate at each step. */
+let candidates = 16;
+if (args[0] === '--candidates') {
+  candidates = Number(args[1]);
+  args.splice(0, 2);
+}
+const [input, output] = args;
+if (!input || !output || args.length !== 2 || !Number.isInteger(candidates) || candidates < 1) {
+  console.error('usage: node scripts/order-functions.mjs [--candidates N] <in.wasm> <out.wasm>');
   process.exit(2);
 }
 const wasm = readFileSync(input);
@@ -37,68 +44,50 @@ writeFileSync(output, withRankNames(wasm, sections, importedFunctions, order));
 
 /** The sections' bounds, the number of imported functions, and each defined function's body. */
 function parse(bytes) {
-  if (bytes.readUInt32LE(0) !== 0x6d736100 || bytes.readUInt32LE(4) !== 1) throw new Error(`${input}: not a wasm module`);
-  let at = 8;
-  const u32 = () => {
-    let value = 0;
-    for (let shift = 0; ; shift += 7) {
-      const byte = bytes[at++];
-      if (byte === undefined || shift > 28) throw new Error(`${input}: bad LEB128 at ${at}`);
-      value += (byte & 0x7f) * 2 ** shift;
-      if (!(byte & 0x80)) return value;
-    }
-  };
-  const name = () => {
-    const length = u32();
-    at += length;
-    return bytes.subarray(at - length, at).toString();
-  };
+  const r = new WasmReader(bytes, input);
   const limits = () => {
-    const flags = u32();
-    u32();
-    if (flags & 1) u32();
+    const flags = r.u32();
+    r.u32();
+    if (flags & 1) r.u32();
   };
   const sections = [];
   let importedFunctions = 0;
   const bodies = [];
-  while (at < bytes.length) {
-    const id = bytes[at++];
-    const size = u32();
-    const section = { id, start: at, end: at + size, custom: undefined };
-    if (section.end > bytes.length) throw new Error(`${input}: section ${id} runs past the end`);
-    if (id === 0) section.custom = name();
-    if (id === 2) {
-      for (let n = u32(); n > 0; n--) {
-        name();
-        name();
-        const kind = bytes[at++];
+  while (r.at < bytes.length) {
+    const s = r.section();
+    if (s.id === 0) s.custom = r.text();
+    if (s.id === 2) {
+      for (let n = r.u32(); n > 0; n--) {
+        r.text();
+        r.text();
+        const kind = bytes[r.at++];
         if (kind === 0) {
           importedFunctions++;
-          u32(); // type index
+          r.u32(); // type index
         } else if (kind === 1) {
-          at++; // reference type
+          r.at++; // reference type
           limits();
         } else if (kind === 2) {
           limits();
         } else if (kind === 3) {
-          at += 2; // value type, mutability
+          r.at += 2; // value type, mutability
         } else if (kind === 4) {
-          at++; // attribute
-          u32();
+          r.at++; // attribute
+          r.u32();
         } else {
           throw new Error(`${input}: unknown import kind ${kind}`);
         }
       }
     }
-    if (id === 10) {
-      for (let n = u32(); n > 0; n--) {
-        const length = u32();
-        bodies.push(bytes.subarray(at, at + length));
-        at += length;
+    if (s.id === 10) {
+      for (let n = r.u32(); n > 0; n--) {
+        const length = r.u32();
+        bodies.push(bytes.subarray(r.at, r.at + length));
+        r.at += length;
       }
     }
-    sections.push(section);
-    at = section.end;
+    sections.push(s);
+    r.at = s.end;
   }
   return { sections, importedFunctions, bodies };
 }
@@ -146,7 +135,7 @@ function chooseOrder(bodies) {
     like.sort((a, b) => b[0] - a[0] || bodies[b[1]].length - bodies[a[1]].length || a[1] - b[1]);
     let best = -1;
     let bestGain = -Infinity;
-    for (const [, j] of like.slice(0, CANDIDATES)) {
+    for (const [, j] of like.slice(0, candidates)) {
       const gain = alone[j] - deflateRawSync(bodies[j], { ...DEFLATE, dictionary: window }).length;
       if (gain > bestGain) {
         bestGain = gain;
@@ -160,30 +149,17 @@ function chooseOrder(bodies) {
 
 /** The module without its name section, and with one naming each function by rank. */
 function withRankNames(bytes, sections, importedFunctions, order) {
-  const leb = (value) => {
-    const out = [];
-    do {
-      let byte = value & 0x7f;
-      value = Math.floor(value / 128);
-      if (value) byte |= 0x80;
-      out.push(byte);
-    } while (value);
-    return out;
-  };
-  const string = (text) => [...leb(Buffer.byteLength(text)), ...Buffer.from(text)];
   const digits = String(order.length).length;
   const names = [...leb(order.length)];
   const rank = new Array(order.length);
   order.forEach((f, i) => {
     rank[f] = i;
   });
-  for (let f = 0; f < order.length; f++) names.push(...leb(importedFunctions + f), ...string(`f${String(rank[f]).padStart(digits, '0')}`));
-  const payload = [...string('name'), 1 /* function names */, ...leb(names.length), ...names];
+  for (let f = 0; f < order.length; f++) names.push(...leb(importedFunctions + f), ...name(`f${String(rank[f]).padStart(digits, '0')}`));
   const parts = [bytes.subarray(0, 8)];
   for (const { id, start, end, custom } of sections) {
-    if (custom === 'name') continue;
-    parts.push(Buffer.from([id, ...leb(end - start)]), bytes.subarray(start, end));
+    if (custom !== 'name') parts.push(section(id, bytes.subarray(start, end)));
   }
-  parts.push(Buffer.from([0, ...leb(payload.length), ...payload]));
+  parts.push(section(0, [...name('name'), 1 /* function names */, ...leb(names.length), ...names]));
   return Buffer.concat(parts);
 }
