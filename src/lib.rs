@@ -33,8 +33,8 @@ pub mod verify;
 mod wasm;
 pub mod x509;
 
-/// talc rather than std's dlmalloc: smaller code for the same work (scripts/build.sh
-/// and Cargo.toml say by how much). wasm32 without threads only, as the engine is.
+/// talc rather than std's dlmalloc: smaller code for the same work (Cargo.toml says
+/// by how much). wasm32 without threads only, as the engine is.
 #[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
 #[global_allocator]
 static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
