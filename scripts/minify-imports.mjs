@@ -48,22 +48,19 @@ while (r.at < wasm.length) {
   r.at = start;
   const modules = new Map();
   const entries = [];
+  let glueFunctions = 0;
   const count = r.u32();
   for (let i = 0; i < count; i++) {
-    const module = r.text();
-    const importName = r.text();
-    if (wasm[r.at] !== 0) fail(`import ${module} ${importName} is not a function`);
-    const descStart = r.at;
-    r.at++;
-    r.u32(); // type index
+    const { module, name: importName, kind, description } = r.import();
+    if (kind !== 0) fail(`import ${module} ${importName} is not a function`);
     if (!modules.has(module)) modules.set(module, String.fromCharCode(97 + modules.size));
     let short = importName;
     if (module === GLUE_MODULE) {
-      short = `_${entries.filter((e) => e.module === GLUE_MODULE).length.toString(36)}`;
+      short = `_${(glueFunctions++).toString(36)}`;
       // Each is a key of the glue's import object, a function.
       renameInGlue(`\n        ${importName}: function(`, `\n        ${short}: function(`);
     }
-    entries.push({ module, bytes: [...name(modules.get(module)), ...name(short), ...wasm.subarray(descStart, r.at)] });
+    entries.push([...name(modules.get(module)), ...name(short), ...description]);
   }
   if (r.at !== end) fail('the import section has bytes after its imports');
   r.at = end;
@@ -74,7 +71,7 @@ while (r.at < wasm.length) {
     if (!key.test(glue)) fail(`the module ${module} is not a key in the glue`);
     glue = glue.replace(key, `$1"${short}"$2`);
   }
-  parts.push(section(2, [...leb(count), ...entries.flatMap((e) => e.bytes)]));
+  parts.push(section(2, [...leb(count), ...entries.flat()]));
 }
 if (!found) fail('the module has no import section');
 

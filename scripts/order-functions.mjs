@@ -45,11 +45,6 @@ writeFileSync(output, withRankNames(wasm, sections, importedFunctions, order));
 /** The sections' bounds, the number of imported functions, and each defined function's body. */
 function parse(bytes) {
   const r = new WasmReader(bytes, input);
-  const limits = () => {
-    const flags = r.u32();
-    r.u32();
-    if (flags & 1) r.u32();
-  };
   const sections = [];
   let importedFunctions = 0;
   const bodies = [];
@@ -57,27 +52,7 @@ function parse(bytes) {
     const s = r.section();
     if (s.id === 0) s.custom = r.text();
     if (s.id === 2) {
-      for (let n = r.u32(); n > 0; n--) {
-        r.text();
-        r.text();
-        const kind = bytes[r.at++];
-        if (kind === 0) {
-          importedFunctions++;
-          r.u32(); // type index
-        } else if (kind === 1) {
-          r.at++; // reference type
-          limits();
-        } else if (kind === 2) {
-          limits();
-        } else if (kind === 3) {
-          r.at += 2; // value type, mutability
-        } else if (kind === 4) {
-          r.at++; // attribute
-          r.u32();
-        } else {
-          throw new Error(`${input}: unknown import kind ${kind}`);
-        }
-      }
+      for (let n = r.u32(); n > 0; n--) if (r.import().kind === 0) importedFunctions++;
     }
     if (s.id === 10) {
       for (let n = r.u32(); n > 0; n--) {

@@ -29,6 +29,38 @@ export class WasmReader {
     return this.bytes.subarray(this.at - length, this.at).toString();
   }
 
+  /**
+   * One entry of the import section: its module, name, kind (0 function, 1 table,
+   * 2 memory, 3 global, 4 tag) and description (the bytes after the name).
+   */
+  import() {
+    const module = this.text();
+    const name = this.text();
+    const start = this.at;
+    const kind = this.bytes[this.at++];
+    const limits = () => {
+      const flags = this.u32();
+      this.u32();
+      if (flags & 1) this.u32();
+    };
+    if (kind === 0) {
+      this.u32(); // type index
+    } else if (kind === 1) {
+      this.at++; // reference type
+      limits();
+    } else if (kind === 2) {
+      limits();
+    } else if (kind === 3) {
+      this.at += 2; // value type, mutability
+    } else if (kind === 4) {
+      this.at++; // attribute
+      this.u32();
+    } else {
+      throw new Error(`${this.what}: unknown import kind ${kind}`);
+    }
+    return { module, name, kind, description: this.bytes.subarray(start, this.at) };
+  }
+
   /** The next section: `id`, and the bounds of its contents; the cursor is at its start. */
   section() {
     const id = this.bytes[this.at++];
