@@ -105,6 +105,7 @@ async function serve() {
 
 const BYTES = 256 * 1024 * 1024;
 const server = fork(fileURLToPath(import.meta.url), ['--server']);
+process.on('exit', () => server.kill()); // also when a measurement throws
 const [port] = await once(server, 'message');
 const { default: wasmTls } = await import('../js/entry/node.js');
 console.log('');
