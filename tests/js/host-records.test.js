@@ -9,7 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import ntls from 'node:tls';
 import tls from '../../js/entry/node.js';
 import { certs } from './helpers/certs.js';
-import { nodeServer, tlsServer } from './helpers/peers.js';
+import { bytes, nodeServer, tlsServer } from './helpers/peers.js';
 import { relay } from './helpers/hostile.js';
 
 const SWITCH = Symbol.for('wasm-tls.hostRecords');
@@ -270,3 +270,41 @@ test('wasm-tls server, host records (WebCrypto) opened out of order: all data co
   assert.equal(sha(Buffer.concat(received)), sha(payload));
   assert.equal(handedOver, true);
 });
+
+// A client's TCP reads land in one slab shared by every connection, each read
+// after the last (js/transports/tcp.js). Four clients at once receive 3 MiB
+// each, one paused on the way with records queued while the others fill and
+// replace slabs; WebCrypto keeps the read views longest (opens run elsewhere).
+for (const [aead, choice] of [['node:crypto', undefined], ['WebCrypto', 'webcrypto']]) {
+  test(`wasm-tls clients over TCP (${aead}): four at once, 3 MiB each from node:tls, one paused mid-way: every byte in order`, async (t) => {
+    globalThis[SWITCH] = choice;
+    t.after(() => { delete globalThis[SWITCH]; });
+    const SIZE = 3 << 20;
+    // Each client sends a seed byte; the server answers with bytes of that seed and ends.
+    const server = await nodeServer(certs.ec, (s) => s.once('data', (d) => s.end(bytes(SIZE, d[0]))));
+    t.after(() => server.close());
+    const results = await Promise.all([1, 2, 3, 4].map(async (seed) => {
+      const socket = tls.connect({ port: server.port, host: '127.0.0.1', ca: certs.ca, servername: 'localhost' });
+      await once(socket, 'secureConnect');
+      socket.write(Buffer.of(seed));
+      const chunks = [];
+      let got = 0;
+      let handedOver = false;
+      socket.on('data', (c) => {
+        chunks.push(c);
+        handedOver ||= socket._engine?.hostRecords === true;
+        if (seed === 1 && got < SIZE / 2 && (got += c.length) >= SIZE / 2) {
+          socket.pause();
+          setTimeout(() => socket.resume(), 200);
+        }
+      });
+      await once(socket, 'end');
+      assert.equal(handedOver, true);
+      return [seed, Buffer.concat(chunks)];
+    }));
+    for (const [seed, received] of results) {
+      assert.equal(received.length, SIZE);
+      assert.equal(sha(received), sha(bytes(SIZE, seed)), `client ${seed}`);
+    }
+  });
+}
