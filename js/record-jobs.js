@@ -90,12 +90,11 @@ const nodeAead = typeof nodeCrypto?.createCipheriv === 'function' && typeof node
   seal: ({ name, key }, iv, additionalData, parts) => {
     const cipher = nodeCrypto.createCipheriv(name, key, iv, GCM);
     cipher.setAAD(additionalData);
-    // The AEAD streams: an update per part rather than a copy of them together,
-    // unless many small writes fill the record (then one output, one buffer to write).
-    const sealed = (parts.length > 2 ? [Buffer.concat(parts)] : parts).map((part) => cipher.update(part));
+    // One update: each allocates its output, where gathering the parts (the
+    // data, then TLS 1.3's content type) reuses one scratch buffer.
+    const ciphertext = cipher.update(parts.length === 1 ? parts[0] : gather(parts));
     cipher.final();
-    sealed.push(cipher.getAuthTag());
-    return sealed;
+    return [ciphertext, cipher.getAuthTag()];
   },
   open: ({ name, key }, iv, additionalData, data) => {
     const decipher = nodeCrypto.createDecipheriv(name, key, iv, GCM);
@@ -238,8 +237,9 @@ class Reader {
     return out;
   }
   u32() {
-    const b = this.take(4);
-    return (b[0] | (b[1] << 8) | (b[2] << 16) | (b[3] << 24)) >>> 0;
+    const { bytes: b, at } = this;
+    this.at += 4;
+    return (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)) >>> 0;
   }
 }
 
@@ -372,16 +372,21 @@ export class RecordJobs {
     const jobs = this.engine.takeJobs();
     if (!jobs) return;
     const r = new Reader(jobs);
-    /** Records being sealed, written together (fewer, larger transport writes). */
-    let batch = [];
-    const flush = () => {
-      if (batch.length) this.write_(batch);
-      batch = [];
-    };
+    // Records are written together, `count` (up to SEALS_PER_WRITE) at once, for
+    // fewer, larger transport writes: those sealed already as their parts, in
+    // `sealed`, or once any is still being sealed (a promise), all in `batch`,
+    // behind any earlier such ones. Made only when needed: most runs open a record.
+    let sealed = null;
+    let batch = null;
+    let count = 0;
     try {
       while (r.at < jobs.length) {
         const kind = r.u8();
-        if (kind !== SEAL && kind !== SEAL_DATA) flush();
+        if (count && kind !== SEAL && kind !== SEAL_DATA) {
+          this.writeSealed(sealed, batch);
+          sealed = batch = null;
+          count = 0;
+        }
         if (kind === KEY) {
           const direction = r.u8();
           const algorithm = r.u8();
@@ -412,9 +417,22 @@ export class RecordJobs {
             const suffix = r.take(r.u8());
             if (suffix.length) parts.push(suffix);
           }
-          const sealed = this.aead.seal(this.keys[0], iv, additionalData, parts);
-          batch.push({ prefix, sealed, length: parts.reduce((n, part) => n + part.length, 0) });
-          if (batch.length === SEALS_PER_WRITE) flush();
+          const result = this.aead.seal(this.keys[0], iv, additionalData, parts);
+          if (batch || this.sealsPending || result instanceof Promise) {
+            if (sealed) {
+              this.writeSealed(sealed, null); // those go first
+              sealed = null;
+              count = 0;
+            }
+            (batch ??= []).push({ prefix, sealed: result, length: parts.reduce((n, part) => n + part.length, 0) });
+          } else {
+            (sealed ??= []).push(prefix, ...result);
+          }
+          if (++count === SEALS_PER_WRITE) {
+            this.writeSealed(sealed, batch);
+            sealed = batch = null;
+            count = 0;
+          }
         } else if (kind === OPEN) {
           const iv = r.take(NONCE_LEN);
           const additionalData = r.take(r.u8());
@@ -425,18 +443,20 @@ export class RecordJobs {
           throw new Error(`unknown record job ${kind}`);
         }
       }
-      flush();
+      if (count) this.writeSealed(sealed, batch);
     } catch (e) {
       this.fail(e); // the AEAD threw (an unauthentic record is not an exception)
     }
   }
 
-  /** Writes the records of `batch` once all are sealed, after those before them. */
+  /** Writes the parts of records sealed, or those of `batch` once all are sealed (one of the two). */
+  writeSealed(sealed, batch) {
+    if (sealed) this.socket.writeRecords(sealed);
+    else this.write_(batch);
+  }
+
+  /** Writes the records of `batch`, some being sealed, once all are, after those before them. */
   write_(batch) {
-    if (!this.sealsPending && batch.every((b) => !(b.sealed instanceof Promise))) {
-      this.socket.writeRecords(batch.flatMap((b) => [b.prefix, ...b.sealed]));
-      return;
-    }
     for (const b of batch) Promise.resolve(b.sealed).catch(() => {}); // reported in order, below
     const length = batch.reduce((n, b) => n + b.length, 0);
     this.sealing += length;

@@ -337,6 +337,7 @@ export class TLSSocket extends Duplex {
   _drained() {
     this._awaitingDrain = false;
     const callbacks = this._drainCallbacks;
+    if (!callbacks.length) return;
     this._drainCallbacks = [];
     for (const cb of callbacks) cb();
   }

@@ -44,13 +44,24 @@ function __wasmTlsIsTrap(e) {
 
 function __wasmTlsGuard(exports) {
   const guarded = {};
+  const onError = (e) => {
+    if (__wasmTlsIsTrap(e) && wasm === guarded) __wasmTlsRecover(e);
+    throw e;
+  };
   for (const [name, value] of Object.entries(exports)) {
-    guarded[name] = typeof value !== 'function' ? value : function (...args) {
+    // Named parameters, not ...args: no array made per call (several a record).
+    // A wasm export ignores the extra undefined ones.
+    guarded[name] = typeof value !== 'function' ? value : value.length <= 8 ? function (a, b, c, d, e, f, g, h) {
       try {
-        return value.apply(this, args);
-      } catch (e) {
-        if (__wasmTlsIsTrap(e) && wasm === guarded) __wasmTlsRecover(e);
-        throw e;
+        return value(a, b, c, d, e, f, g, h);
+      } catch (err) {
+        return onError(err);
+      }
+    } : function (...args) {
+      try {
+        return value(...args);
+      } catch (err) {
+        return onError(err);
       }
     };
   }
