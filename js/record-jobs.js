@@ -170,13 +170,7 @@ class ChunkQueue {
   }
   push(chunk) {
     if (!chunk.length) return;
-    const last = this.chunks[this.chunks.length - 1];
-    if (last?.buffer === chunk.buffer && last.byteOffset + last.length === chunk.byteOffset) {
-      // Read right after the last (js/transports/tcp.js): one view, so a record across both needs no copy.
-      this.chunks[this.chunks.length - 1] = new Uint8Array(last.buffer, last.byteOffset, last.length + chunk.length);
-    } else {
-      this.chunks.push(chunk);
-    }
+    this.chunks.push(chunk);
     this.length += chunk.length;
   }
   /** Puts `parts` back in front, in order. */

@@ -175,7 +175,7 @@ export class TLSSocket extends Duplex {
     if (this._records) {
       // Records are the host's now (js/record-jobs.js).
       this._records.receive(chunk);
-      if (this._records?.queued >= RECORDS_BACKLOG) this._transport?.pause();
+      if (this._records?.received.length >= RECORDS_BACKLOG) this._transport?.pause();
       return;
     }
     let flags;
@@ -674,7 +674,7 @@ export class TLSSocket extends Duplex {
     if (this.destroyed) return;
     const pending = this._pendingWrites;
     this._pendingWrites = null;
-    if (pending) this._writev(...pending);
+    if (pending) this._writeChunks(...pending);
     const final = this._pendingFinal;
     this._pendingFinal = null;
     if (final) this._final(final);
@@ -686,9 +686,11 @@ export class TLSSocket extends Duplex {
    */
   _flush(cb) {
     this._writeOutput();
-    if (this._engine?.hostRecords) {
+    if (this._records || this._engine?.hostRecords) {
       this._runRecords();
-      if (cb) this._records.whenWritten(() => this._whenDrained(cb));
+      if (!cb) return;
+      if (this._records.allWritten()) this._whenDrained(cb);
+      else this._records.whenWritten(() => this._whenDrained(cb));
       return;
     }
     if (cb) this._whenDrained(cb);
@@ -711,37 +713,25 @@ export class TLSSocket extends Duplex {
   }
 
   _write(chunk, encoding, cb) {
-    this._writev([{ chunk, encoding }], cb);
+    this._writeChunks([chunk], cb);
   }
 
   _writev(chunks, cb) {
+    this._writeChunks(chunks.map(({ chunk }) => chunk), cb);
+  }
+
+  _writeChunks(list, cb) {
     if (!this._secure) {
-      this._pendingWrites = [chunks, cb];
+      this._pendingWrites = [list, cb];
       return;
     }
     try {
-      const list = chunks.map(({ chunk }) => chunk);
-      // rustls makes a record per write: what the stream gathered goes as one,
-      // as node:tls makes one SSL_write of it. The host joins small ones itself.
-      const pieces = list.length > 1 && !this._engine.hostRecords ? [joinBytes(list)] : list;
-      /** What the host seals, once the records are its own. */
-      const hostChunks = [];
-      for (const chunk of pieces) {
-        // In slices while the engine may hand its records over on the way, so
-        // that what the host then seals never crosses into wasm.
-        let at = 0;
-        while (at < chunk.length) {
-          if (this._engine.hostRecords) {
-            hostChunks.push(at ? chunk.subarray(at) : chunk);
-            break;
-          }
-          const slice = this._engine.willHandOver ? chunk.subarray(at, at + WRITE_SLICE) : chunk.subarray(at);
-          at += this._engine.write(slice);
-        }
-      }
-      if (hostChunks.length) {
-        this._runRecords();
-        this._records.write(hostChunks);
+      if (this._records) {
+        // The host seals; the bytes stay here. Jobs emitted before go first.
+        this._records.run();
+        this._records.write(list);
+      } else {
+        this._writeToEngine(list);
       }
     } catch (e) {
       cb(engineError(e));
@@ -751,6 +741,32 @@ export class TLSSocket extends Duplex {
     // is given meanwhile then come to _writev together and fill records (as
     // node:tls, whose writes complete later).
     this._flush(() => queueMicrotask(cb));
+  }
+
+  /** Writes `list` through rustls, and what follows a handover on the way through the host. */
+  _writeToEngine(list) {
+    // rustls makes a record per write: what the stream gathered goes as one,
+    // as node:tls makes one SSL_write of it. The host joins small ones itself.
+    const pieces = list.length > 1 && !this._engine.hostRecords ? [joinBytes(list)] : list;
+    /** What the host seals, once the records are its own. */
+    const hostChunks = [];
+    for (const chunk of pieces) {
+      // In slices while the engine may hand its records over on the way, so
+      // that what the host then seals never crosses into wasm.
+      let at = 0;
+      while (at < chunk.length) {
+        if (this._engine.hostRecords) {
+          hostChunks.push(at ? chunk.subarray(at) : chunk);
+          break;
+        }
+        const slice = this._engine.willHandOver ? chunk.subarray(at, at + WRITE_SLICE) : chunk.subarray(at);
+        at += this._engine.write(slice);
+      }
+    }
+    if (hostChunks.length) {
+      this._runRecords();
+      this._records.write(hostChunks);
+    }
   }
 
   _final(cb) {

@@ -2,30 +2,13 @@
 import net from 'node:net';
 import { duplexTransport } from './duplex.js';
 
-// Reads go straight into a slab shared by every connection this adapter opens
-// (net.connect's `onread`), each after the last, never reused: no buffer is
-// allocated (and trimmed, with a copy) per read as net.Socket does, no stream
-// machinery runs per read, and a record split between two reads of one
-// connection usually lies in one piece (record-jobs.js joins adjacent views).
-// A slab lives while any view of it is queued.
-const SLAB_SIZE = 1 << 20;
-const READ_MIN = 64 * 1024;
-const READ_MAX = 256 * 1024;
-let slab = new Uint8Array(0);
-let used = 0;
-
-function readBuffer() {
-  if (slab.length - used < READ_MIN) {
-    slab = Buffer.allocUnsafeSlow(SLAB_SIZE); // every byte handed on is written by a read first
-    used = 0;
-  }
-  return slab.subarray(used, used + READ_MAX);
-}
-
-/** Marks the `n` bytes read into `buffer` (from readBuffer()) as taken. */
-function taken(buffer, n) {
-  if (buffer.buffer === slab.buffer) used = Math.max(used, buffer.byteOffset - slab.byteOffset + n);
-}
+// Every connection reads into one buffer (net.connect's `onread`), and each
+// read is copied out at once into a buffer of its size: net.Socket would
+// allocate 64 KiB a read, copy it again into a smaller one when the read was
+// shorter, and run its Readable machinery per read. The copy is made before
+// the callback returns, so one buffer serves every connection of this thread.
+const READ_SIZE = 256 * 1024;
+let readBuffer = null;
 
 /**
  * @param {{ host?: string, port: number, localAddress?: string, localPort?: number, family?: number }} options
@@ -35,6 +18,7 @@ export function tcpTransport(options) {
   let onData = null;
   /** Read before start() gave the handlers (not expected: start() follows at once). */
   const early = [];
+  readBuffer ??= Buffer.allocUnsafeSlow(READ_SIZE);
   const socket = net.connect({
     host: options.host,
     port: options.port,
@@ -46,8 +30,8 @@ export function tcpTransport(options) {
     onread: {
       buffer: readBuffer,
       callback(n, buffer) {
-        taken(buffer, n);
-        const chunk = buffer.subarray(0, n);
+        const chunk = Buffer.allocUnsafeSlow(n); // every byte set below
+        chunk.set(buffer.subarray(0, n));
         if (onData) onData(chunk);
         else early.push(chunk);
       },

@@ -271,10 +271,10 @@ test('wasm-tls server, host records (WebCrypto) opened out of order: all data co
   assert.equal(handedOver, true);
 });
 
-// A client's TCP reads land in one slab shared by every connection, each read
-// after the last (js/transports/tcp.js). Four clients at once receive 3 MiB
-// each, one paused on the way with records queued while the others fill and
-// replace slabs; WebCrypto keeps the read views longest (opens run elsewhere).
+// A client's TCP reads land in one buffer shared by every connection, copied
+// out at once (js/transports/tcp.js). Four clients at once receive 3 MiB
+// each, one paused on the way with records queued while the others read on;
+// WebCrypto keeps the chunks longest (opens run elsewhere).
 for (const [aead, choice] of [['node:crypto', undefined], ['WebCrypto', 'webcrypto']]) {
   test(`wasm-tls clients over TCP (${aead}): four at once, 3 MiB each from node:tls, one paused mid-way: every byte in order`, async (t) => {
     globalThis[SWITCH] = choice;
@@ -308,3 +308,37 @@ for (const [aead, choice] of [['node:crypto', undefined], ['WebCrypto', 'webcryp
     }
   });
 }
+
+// Ciphertext waits while WebCrypto opens at most 32 records at once; past
+// 1 MiB of it the transport is paused (js/socket.js RECORDS_BACKLOG), rather
+// than holding all a fast peer sends.
+test('wasm-tls server, host records (WebCrypto) opening slowly: the ciphertext queued stays near 1 MiB, and all data arrives', async (t) => {
+  globalThis[SWITCH] = 'webcrypto';
+  const subtle = globalThis.crypto.subtle;
+  const decrypt = subtle.decrypt;
+  subtle.decrypt = function (...args) {
+    return new Promise((resolve) => setTimeout(resolve, 2)).then(() => decrypt.apply(this, args));
+  };
+  t.after(() => {
+    delete globalThis[SWITCH];
+    delete subtle.decrypt;
+  });
+  let most = 0;
+  const received = [];
+  const server = await tlsServer(t, tls, certs.ec, (s) => {
+    s.on('data', (c) => {
+      received.push(c);
+      most = Math.max(most, s._records?.received.length ?? 0);
+    });
+    s.on('end', () => s.end());
+  });
+  const client = ntls.connect({ port: server.port, host: '127.0.0.1', ca: certs.ca, servername: 'localhost' });
+  await once(client, 'secureConnect');
+  const payload = randomBytes(12 << 20);
+  client.end(payload);
+  await once(client, 'close');
+  assert.equal(sha(Buffer.concat(received)), sha(payload));
+  assert.ok(most > 512 * 1024, `backlog reached ${most} bytes: the test did not build one`);
+  // Past 1 MiB by what was read before the pause took hold (a few 64 KiB reads).
+  assert.ok(most < (1 << 20) + 512 * 1024, `backlog reached ${most} bytes`);
+});
