@@ -9,11 +9,14 @@
 // output (twice: it shrinks a one-byte-larger buffer with a copy). Prints
 // microseconds per 16 KiB record, medians of 5 runs, for each AEAD, sealing and
 // opening, with the key as a KeyObject (as wasm-tls passes it) and as a Buffer.
-// Then, for comparison, the whole CPU time (user + system, this process) per
-// record of a node:tls client and a wasm-tls client receiving 256 MiB from a
-// node:tls server in another process (TLS 1.3, AES-128-GCM), medians of 3.
+// Then, for comparison, a node:tls client and a wasm-tls client receiving and
+// sending 256 MiB from and to a node:tls server in another process (TLS 1.3,
+// AES-128-GCM, 16 KiB writes): MB/s and the whole CPU time (user + system,
+// this process) per record, medians of 3; and the JS heap each record
+// allocates, garbage included (the inspector's sampling heap profiler, 32 MiB).
 
 import crypto from 'node:crypto';
+import inspector from 'node:inspector';
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
@@ -82,13 +85,22 @@ for (const [name, keyLength] of [['aes-128-gcm', 16], ['aes-256-gcm', 32], ['cha
   }
 }
 
-/** The node:tls server: on "recv N\n", sends N bytes in 16 KiB writes. */
+/** The node:tls server: on "recv N\n", sends N bytes in 16 KiB writes; on "send N\n", reads N and says "ok". */
 async function serve() {
   const { certs } = await import('../tests/js/helpers/certs.js');
   const block = crypto.randomBytes(RECORD);
   const server = nodeTls.createServer({ ...certs.ec, ciphers: 'TLS_AES_128_GCM_SHA256' }, (socket) => {
     socket.once('data', (line) => {
-      let left = Number(/^recv (\d+)/.exec(line.toString())[1]);
+      const [, command, count] = /^(recv|send) (\d+)\n/.exec(line.toString());
+      let left = Number(count);
+      if (command === 'send') {
+        left -= line.length - line.indexOf(10) - 1;
+        socket.on('data', (chunk) => {
+          left -= chunk.length;
+          if (left <= 0) socket.write('ok\n');
+        });
+        return;
+      }
       const pump = () => {
         while (left > 0) {
           left -= RECORD;
@@ -108,26 +120,73 @@ const server = fork(fileURLToPath(import.meta.url), ['--server']);
 process.on('exit', () => server.kill()); // also when a measurement throws
 const [port] = await once(server, 'message');
 const { default: wasmTls } = await import('../js/entry/node.js');
-console.log('');
-console.log('| client receiving 256 MiB | MB/s | CPU µs/record (user + system) |');
-console.log('|---|---:|---:|');
-for (const [label, tls] of [['node:tls', nodeTls], ['wasm-tls', wasmTls]]) {
-  const rows = [];
-  for (let round = 0; round < 4; round++) {
-    const socket = tls.connect({ port, host: '127.0.0.1', rejectUnauthorized: false });
-    await once(socket, 'secureConnect');
+const session = new inspector.Session();
+session.connect();
+const post = (method, params) => new Promise((resolve, reject) => {
+  session.post(method, params, (err, result) => (err ? reject(err) : resolve(result)));
+});
+
+/** Sends or receives `bytes` over a new connection; resolves once all went through. */
+async function transfer(tls, mode, bytes, measure) {
+  const socket = tls.connect({ port, host: '127.0.0.1', rejectUnauthorized: false });
+  await once(socket, 'secureConnect');
+  const block = crypto.randomBytes(RECORD);
+  const stop = await measure();
+  if (mode === 'receive') {
+    socket.write(`recv ${bytes}\n`);
     let got = 0;
-    const t0 = performance.now();
-    const cpu0 = process.cpuUsage();
-    socket.write(`recv ${BYTES}\n`);
     await new Promise((resolve) => socket.on('data', (chunk) => {
       got += chunk.length;
-      if (got >= BYTES) resolve();
+      if (got >= bytes) resolve();
     }));
-    const cpu = process.cpuUsage(cpu0);
-    if (round > 0) rows.push([BYTES / 1e6 / ((performance.now() - t0) / 1000), (cpu.user + cpu.system) / (BYTES / RECORD)]);
-    socket.destroy();
+  } else {
+    socket.write(`send ${bytes}\n`);
+    const ok = new Promise((resolve) => socket.on('data', resolve));
+    for (let left = bytes; left > 0; left -= RECORD) if (!socket.write(block)) await once(socket, 'drain');
+    await ok;
   }
-  console.log(`| ${label} | ${median(rows.map((r) => r[0])).toFixed(0)} | ${median(rows.map((r) => r[1])).toFixed(1)} |`);
+  const result = await stop();
+  socket.destroy();
+  return result;
+}
+
+const time = () => {
+  const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  return () => {
+    const cpu = process.cpuUsage(cpu0);
+    return [BYTES / 1e6 / ((performance.now() - t0) / 1000), (cpu.user + cpu.system) / (BYTES / RECORD)];
+  };
+};
+
+const sampleHeap = (records) => async () => {
+  await post('HeapProfiler.enable');
+  await post('HeapProfiler.startSampling', { samplingInterval: 1024, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  return async () => {
+    const { profile } = await post('HeapProfiler.stopSampling');
+    let total = 0;
+    const walk = (node) => {
+      total += node.selfSize;
+      node.children.forEach(walk);
+    };
+    walk(profile.head);
+    return total / records;
+  };
+};
+
+console.log('');
+console.log('| client | direction | MB/s | CPU µs/record (user + system) | JS heap allocated, bytes/record |');
+console.log('|---|---|---:|---:|---:|');
+for (const mode of ['receive', 'send']) {
+  for (const [label, tls] of [['node:tls', nodeTls], ['wasm-tls', wasmTls]]) {
+    const rows = [];
+    for (let round = 0; round < 4; round++) {
+      const row = await transfer(tls, mode, BYTES, time);
+      if (round > 0) rows.push(row);
+    }
+    const heapBytes = 32 * 1024 * 1024;
+    const perRecord = await transfer(tls, mode, heapBytes, sampleHeap(heapBytes / RECORD));
+    console.log(`| ${label} | ${mode} | ${median(rows.map((r) => r[0])).toFixed(0)} | ${median(rows.map((r) => r[1])).toFixed(1)} | ${perRecord.toFixed(0)} |`);
+  }
 }
 server.kill();
