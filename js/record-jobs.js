@@ -19,6 +19,8 @@ const AES_GCM = 0b11;
 /** By src/records.rs `Aead` number. */
 const NODE_NAMES = ['aes-128-gcm', 'aes-256-gcm', 'chacha20-poly1305'];
 const GCM = { authTagLength: TAG_LEN };
+/** A record's tag, for node:crypto's setAuthTag() (which copies it). */
+const tag = new Uint8Array(TAG_LEN);
 
 /**
  * The AEAD under the records. importKey() gives the key for one direction and
@@ -82,6 +84,8 @@ function gather(parts) {
 
 /** node:crypto: synchronous (OpenSSL in Node), so records are sealed and opened inline. */
 const nodeAead = typeof nodeCrypto?.createCipheriv === 'function' && typeof nodeCrypto.createSecretKey === 'function' && {
+  /** Done with the nonce and AAD given by the time it returns: they may be scratch (Reader.read). */
+  synchronous: true,
   /** What this runtime's node:crypto does of AES-128-GCM, AES-256-GCM, ChaCha20-Poly1305 (not Bun). */
   get aeads() {
     return hostCrypto() & 0b111;
@@ -99,8 +103,10 @@ const nodeAead = typeof nodeCrypto?.createCipheriv === 'function' && typeof node
   open: ({ name, key }, iv, additionalData, data) => {
     const decipher = nodeCrypto.createDecipheriv(name, key, iv, GCM);
     decipher.setAAD(additionalData);
-    decipher.setAuthTag(data.subarray(data.length - TAG_LEN));
-    const plaintext = decipher.update(data.subarray(0, data.length - TAG_LEN));
+    const end = data.length - TAG_LEN;
+    for (let i = 0; i < TAG_LEN; i++) tag[i] = data[end + i]; // setAuthTag copies it
+    decipher.setAuthTag(tag);
+    const plaintext = decipher.update(data.subarray(0, end));
     try {
       decipher.final();
     } catch {
@@ -216,6 +222,9 @@ class ChunkQueue {
   }
 }
 
+/** By length: see Reader.read(). */
+const SCRATCH = [];
+
 /** Reads the job stream of src/records.rs. */
 class Reader {
   constructor(bytes) {
@@ -227,6 +236,18 @@ class Reader {
   }
   take(n) {
     const out = this.bytes.subarray(this.at, this.at + n);
+    this.at += n;
+    return out;
+  }
+  /**
+   * The next `n` bytes; if `reuse`, copied into a buffer kept for that length
+   * and overwritten by the next such read: for nonces and AADs, which a
+   * synchronous AEAD is done with when it returns (no object per record).
+   */
+  read(n, reuse) {
+    if (!reuse) return this.take(n);
+    const out = (SCRATCH[n] ??= new Uint8Array(n));
+    for (let i = 0; i < n; i++) out[i] = this.bytes[this.at + i];
     this.at += n;
     return out;
   }
@@ -398,8 +419,8 @@ export class RecordJobs {
             raw.fill(0);
           }
         } else if (kind === SEAL || kind === SEAL_DATA) {
-          const iv = r.take(NONCE_LEN);
-          const additionalData = r.take(r.u8());
+          const iv = r.read(NONCE_LEN, this.aead.synchronous);
+          const additionalData = r.read(r.u8(), this.aead.synchronous);
           const prefix = r.take(r.u8());
           const length = r.u32();
           // The record's plaintext: its data, then (TLS 1.3) its content type.
@@ -428,8 +449,8 @@ export class RecordJobs {
             count = 0;
           }
         } else if (kind === OPEN) {
-          const iv = r.take(NONCE_LEN);
-          const additionalData = r.take(r.u8());
+          const iv = r.read(NONCE_LEN, this.aead.synchronous);
+          const additionalData = r.read(r.u8(), this.aead.synchronous);
           const skip = r.u8();
           const parts = this.received.take(r.u32());
           this.open(iv, additionalData, parts, skip, r.u8());
