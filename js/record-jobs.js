@@ -163,6 +163,8 @@ const NONCE_LEN = 12;
 const SEALING_WINDOW = 256 * 1024;
 /** The bytes planned at once. */
 const PLAN_SLICE = 128 * 1024;
+/** The most data a record holds (RFC 8446 §5.1). */
+const RECORD_DATA = 16 * 1024;
 /** TlsConnection.opened() flag: the opens still out were under a replaced key. */
 const REKEYED = 4;
 const PEER_CLOSED = 2;
@@ -281,6 +283,8 @@ export class RecordJobs {
     /** Written, not yet planned (see plan()). */
     this.unplanned = new ChunkQueue();
     this.planning = false;
+    /** Less than a record was written and waits to be planned (see write()). */
+    this.planLater = false;
     /** The bytes being planned: SEAL_DATA jobs take from them. */
     this.planned = new ChunkQueue();
     /** Received ciphertext not yet framed. */
@@ -327,7 +331,19 @@ export class RecordJobs {
    */
   write(chunks) {
     for (const chunk of chunks) this.unplanned.push(chunk);
-    this.plan();
+    if (this.unplanned.length >= RECORD_DATA || !this.aead.synchronous) {
+      this.plan();
+    } else if (!this.planLater) {
+      // Less than a record waits for the microtasks queued meanwhile: the
+      // socket calls back then, the stream hands over the writes it held back
+      // meanwhile, and they join this one. Many small writes make full records
+      // (node:tls seals the first alone), as few as the data allows.
+      this.planLater = true;
+      queueMicrotask(() => queueMicrotask(() => {
+        this.planLater = false;
+        this.plan();
+      }));
+    }
   }
 
   /** Plans (and so seals) what was written, a slice at a time within the window. */
@@ -492,8 +508,9 @@ export class RecordJobs {
     this.sealed.catch((e) => this.fail(e));
   }
 
+  /** Whether all written has been sealed and handed to the transport, or will be at the end of this turn. */
   allWritten() {
-    return this.unplanned.length === 0 && this.sealsPending === 0;
+    return (this.unplanned.length === 0 || this.planLater) && this.sealsPending === 0;
   }
 
   /**

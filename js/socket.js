@@ -780,6 +780,7 @@ export class TLSSocket extends Duplex {
       cb();
       return;
     }
+    this._records?.plan(); // data written this turn goes before close_notify
     this._engine.close();
     this._flush(() => {
       this._uncork();

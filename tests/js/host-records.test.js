@@ -225,6 +225,50 @@ for (const [name, lib, choice] of [
   });
 }
 
+// A stream hands its writes over one, then the rest once that one's callback
+// has run. node:tls seals that first one alone; with node:crypto, wasm-tls
+// holds less than a record until the end of the turn, so the rest join it.
+test('wasm-tls, host records (node:crypto): 1 KiB writes paced by drain make full records; data written with end() goes before close_notify', async (t) => {
+  const server = await nodeServer({ ...certs.ec }, () => {});
+  t.after(() => server.close());
+  const tap = await relay(t, server.port);
+  const socket = tls.connect({ port: tap.port, host: '127.0.0.1', ca: certs.ca, servername: 'localhost' });
+  await once(socket, 'secureConnect');
+  const peer = await server.nextSocket();
+  peer.pipe(peer);
+  await exchange(socket, 100_000);
+  assert.equal(socket._engine.hostRecords, true);
+  peer.unpipe(peer);
+  const before = applicationRecords(Buffer.concat(tap.recording.downstream));
+  const SIZE = 2 << 20;
+  const sent = bytes(SIZE, 7);
+  const chunks = [];
+  const ended = new Promise((resolve) => peer.on('end', resolve));
+  peer.on('data', (c) => chunks.push(c));
+  peer.resume();
+  let callbacks = 0;
+  await new Promise((resolve) => {
+    let at = 0;
+    const pump = () => {
+      while (at < SIZE) {
+        const more = socket.write(sent.subarray(at, at + 1024), () => callbacks++);
+        at += 1024;
+        if (!more) return void socket.once('drain', pump);
+      }
+      resolve();
+    };
+    pump();
+  });
+  const tail = Buffer.from('the last words, written with end()');
+  socket.end(tail);
+  await ended;
+  assert.equal(sha(Buffer.concat(chunks)), sha(Buffer.concat([sent, tail])));
+  assert.equal(callbacks, SIZE / 1024, 'every write callback ran');
+  // 2 MiB is 128 full records; the tail makes one, close_notify is an alert.
+  const records = applicationRecords(Buffer.concat(tap.recording.downstream)) - before;
+  assert.ok(records <= 130, `${records} records`);
+});
+
 // WebCrypto opens records on other threads, in any order, while the transport's
 // end may already have come with more records queued behind the ones being opened
 // (at most 32 at once). When the first of those is opened last, all are delivered
