@@ -94,6 +94,7 @@ export class TLSSocket extends Duplex {
     this._bytesWritten = 0;
     this._engineFailed = false; // a TLS error after the handshake (see _fail)
     this._pendingWrites = null; // [chunks, callback] held until the peer is verified
+    this._flushingOnDestroy = false; // _destroy() seals what write() left for later
     this._pendingFinal = null;
     this._drainCallbacks = [];
     this._timeoutMs = 0;
@@ -280,7 +281,7 @@ export class TLSSocket extends Duplex {
   /** Records the host sealed, in order, as parts (headers, ciphertexts, tags). */
   writeRecords(parts) {
     const transport = this._transport;
-    if (this.destroyed || !transport || this._transportClosed || transport.writable === false) return;
+    if ((this.destroyed && !this._flushingOnDestroy) || !transport || this._transportClosed || transport.writable === false) return;
     this._touch();
     let written = true;
     if (typeof transport.writev === 'function') {
@@ -815,6 +816,13 @@ export class TLSSocket extends Duplex {
     this._acceptor = null;
     this._heldChunks = null;
     this._timer = null;
+    if (this._records?.planLater) {
+      // Written this turn, not sealed yet (RecordJobs.write): it leaves before
+      // the transport closes, as node:tls had written it at once.
+      this._flushingOnDestroy = true;
+      this._records.plan();
+      this._flushingOnDestroy = false;
+    }
     this._uncork(); // an alert may wait in the cork
     if (this._transport) this._transport.destroy();
     this._transport = null;

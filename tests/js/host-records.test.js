@@ -269,6 +269,34 @@ test('wasm-tls, host records (node:crypto): 1 KiB writes paced by drain make ful
   assert.ok(records <= 130, `${records} records`);
 });
 
+// node:tls seals and writes at once, so what is written right before destroy()
+// reaches the peer; wasm-tls, which may hold a short write to the end of the
+// turn, seals it when destroyed.
+for (const [name, lib] of [['node:tls', ntls], ['wasm-tls, host records (node:crypto)', tls]]) {
+  test(`${name}: a write right before destroy() reaches the node:tls peer`, async (t) => {
+    const chunks = [];
+    const server = await nodeServer({ ...certs.ec }, (s) => {
+      s.on('data', (d) => chunks.push(d));
+      s.pipe(s);
+    });
+    t.after(() => server.close());
+    const socket = lib.connect({ port: server.port, host: '127.0.0.1', ca: certs.ca, servername: 'localhost' });
+    socket.on('error', () => {});
+    await once(socket, 'secureConnect');
+    const peer = await server.nextSocket();
+    // Echoed back in full (the server's tickets read too): records are the host's.
+    await exchange(socket, 20_000);
+    if (lib === tls) assert.equal(socket._engine.hostRecords, true);
+    const closed = new Promise((resolve) => peer.on('close', resolve)); // after 'error', if the close is a reset
+    socket.write('the last words');
+    socket.destroy();
+    await closed;
+    const received = Buffer.concat(chunks);
+    assert.equal(received.length, 20_000 + 14);
+    assert.equal(received.subarray(-14).toString(), 'the last words');
+  });
+}
+
 // WebCrypto opens records on other threads, in any order, while the transport's
 // end may already have come with more records queued behind the ones being opened
 // (at most 32 at once). When the first of those is opened last, all are delivered
