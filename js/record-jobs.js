@@ -229,9 +229,11 @@ const SCRATCH = [];
 
 /** Reads the job stream of src/records.rs. */
 class Reader {
-  constructor(bytes) {
+  /** @param {boolean} reuse see read() */
+  constructor(bytes, reuse) {
     this.bytes = bytes;
     this.at = 0;
+    this.reuse = reuse;
   }
   u8() {
     return this.bytes[this.at++];
@@ -242,12 +244,12 @@ class Reader {
     return out;
   }
   /**
-   * The next `n` bytes; if `reuse`, copied into a buffer kept for that length
-   * and overwritten by the next such read: for nonces and AADs, which a
-   * synchronous AEAD is done with when it returns (no object per record).
+   * The next `n` bytes; if the reader was made to `reuse`, copied into a buffer
+   * kept for that length and overwritten by the next such read: for nonces and
+   * AADs, which a synchronous AEAD is done with when it returns (no object per record).
    */
-  read(n, reuse) {
-    if (!reuse) return this.take(n);
+  read(n) {
+    if (!this.reuse) return this.take(n);
     const out = (SCRATCH[n] ??= new Uint8Array(n));
     for (let i = 0; i < n; i++) out[i] = this.bytes[this.at + i];
     this.at += n;
@@ -402,7 +404,7 @@ export class RecordJobs {
     if (this.cancelled) return;
     const jobs = this.engine.takeJobs();
     if (!jobs) return;
-    const r = new Reader(jobs);
+    const r = new Reader(jobs, Boolean(this.aead.synchronous));
     // Records are written together, `count` (up to SEALS_PER_WRITE) at once, for
     // fewer, larger transport writes: those sealed already as their parts, in
     // `sealed`, or once any is still being sealed (a promise), all in `batch`,
@@ -435,8 +437,8 @@ export class RecordJobs {
             raw.fill(0);
           }
         } else if (kind === SEAL || kind === SEAL_DATA) {
-          const iv = r.read(NONCE_LEN, this.aead.synchronous);
-          const additionalData = r.read(r.u8(), this.aead.synchronous);
+          const iv = r.read(NONCE_LEN);
+          const additionalData = r.read(r.u8());
           const prefix = r.take(r.u8());
           const length = r.u32();
           // The record's plaintext: its data, then (TLS 1.3) its content type.
@@ -465,8 +467,8 @@ export class RecordJobs {
             count = 0;
           }
         } else if (kind === OPEN) {
-          const iv = r.read(NONCE_LEN, this.aead.synchronous);
-          const additionalData = r.read(r.u8(), this.aead.synchronous);
+          const iv = r.read(NONCE_LEN);
+          const additionalData = r.read(r.u8());
           const skip = r.u8();
           const parts = this.received.take(r.u32());
           this.open(iv, additionalData, parts, skip, r.u8());

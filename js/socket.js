@@ -689,9 +689,7 @@ export class TLSSocket extends Duplex {
     this._writeOutput();
     if (this._records || this._engine?.hostRecords) {
       this._runRecords();
-      if (!cb) return;
-      if (this._records.allWritten()) this._whenDrained(cb);
-      else this._records.whenWritten(() => this._whenDrained(cb));
+      if (cb) this._records.whenWritten(() => this._whenDrained(cb));
       return;
     }
     if (cb) this._whenDrained(cb);
