@@ -37,7 +37,11 @@ export interface Transport {
 
 export interface TransportHandlers {
   onConnect(): void;
-  onData(chunk: Uint8Array): void;
+  /**
+   * Bytes received. `lent`: the chunk is the transport's own buffer, valid only
+   * during the call (what is kept must be copied before returning).
+   */
+  onData(chunk: Uint8Array, lent?: boolean): void;
   onEnd(): void;
   onError(err: Error): void;
   onClose(): void;

@@ -190,6 +190,10 @@ class ChunkQueue {
     this.chunks = [];
     this.length = 0;
   }
+  /** Copies the chunks that are views of `buffer`, which its owner takes back. */
+  copyFrom(buffer) {
+    this.chunks = this.chunks.map((chunk) => (chunk.buffer === buffer ? chunk.slice() : chunk));
+  }
   /** The first `n` bytes (fewer if fewer are queued): a view, or a copy if they span chunks. */
   peek(n) {
     const first = this.chunks[0];
@@ -367,12 +371,20 @@ export class RecordJobs {
     }
   }
 
-  /** Ciphertext from the transport. */
-  receive(chunk) {
+  /** Ciphertext from the transport; `lent`: valid only during this call. */
+  receive(chunk, lent = false) {
     this.start();
     if (!chunk.length) return;
+    if (lent && !this.aead.synchronous) chunk = chunk.slice(); // opened later
     this.received.push(chunk);
     this.frame();
+    if (lent && this.aead.synchronous) {
+      // The whole records were opened in place; what is left (most often a
+      // record's first part) is kept.
+      const lender = chunk.buffer;
+      this.received.copyFrom(lender);
+      for (const entry of this.inFlight) entry.parts = entry.parts.map((part) => (part.buffer === lender ? part.slice() : part));
+    }
   }
 
   /** Frames and hands out received records while the AEAD may take more. */

@@ -142,7 +142,7 @@ export class TLSSocket extends Duplex {
       onConnect: () => {
         if (ownTransport) this.emit('connect');
       },
-      onData: (chunk) => this._onTransportData(chunk),
+      onData: (chunk, lent) => this._onTransportData(chunk, lent),
       onEnd: () => this._onTransportEnd(),
       onError: (err) => this.destroy(err),
       onClose: () => {
@@ -155,8 +155,11 @@ export class TLSSocket extends Duplex {
     this._flush();
   }
 
-  _onTransportData(chunk) {
+  /** `lent`: the chunk is valid only during this call (see TransportHandlers.onData). */
+  _onTransportData(chunk, lent = false) {
     if (this.destroyed) return;
+    // Only the host's records read a lent chunk in place; the rest is kept here, or copied into the engine.
+    if (lent && (this._deferred || this._heldChunks || this._acceptor)) chunk = chunk.slice();
     if (this._deferred) {
       this._deferred.push(chunk);
       return;
@@ -175,7 +178,7 @@ export class TLSSocket extends Duplex {
     if (!this._engine || this._engineFailed) return;
     if (this._records) {
       // Records are the host's now (js/record-jobs.js).
-      this._records.receive(chunk);
+      this._records.receive(chunk, lent);
       if (this._records?.received.length >= RECORDS_BACKLOG) this._transport?.pause();
       return;
     }

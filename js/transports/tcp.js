@@ -2,11 +2,13 @@
 import net from 'node:net';
 import { duplexTransport } from './duplex.js';
 
-// Every connection reads into one buffer (net.connect's `onread`), and each
-// read is copied out at once into a buffer of its size: net.Socket would
-// allocate 64 KiB a read, copy it again into a smaller one when the read was
-// shorter, and run its Readable machinery per read. The copy is made before
-// the callback returns, so one buffer serves every connection of this thread.
+// Every connection reads into one buffer (net.connect's `onread`), which is
+// lent to onData for the call: the socket opens the whole records in it in
+// place (node:crypto) and copies only what it keeps, most often a record's
+// first part. net.Socket would allocate 64 KiB a read, copy it again into a
+// smaller one when the read was shorter, and run its Readable machinery per
+// read. One buffer serves every connection of this thread, as nothing of it
+// is used once the callback returns.
 const READ_SIZE = 256 * 1024;
 let readBuffer = null;
 // Above a whole record (16 KiB + 22): at net.Socket's default, 16 KiB, every
@@ -36,12 +38,10 @@ export function tcpTransport(options) {
     onread: {
       buffer: readBuffer,
       callback(n, buffer) {
-        // A plain Uint8Array (every byte set below): its views, several a
-        // record, cost less than a Buffer's.
-        const chunk = new Uint8Array(Buffer.allocUnsafeSlow(n).buffer, 0, n);
-        chunk.set(buffer.subarray(0, n));
-        if (onData) onData(chunk);
-        else early.push(chunk);
+        // A plain Uint8Array: its views, several a record, cost less than a Buffer's.
+        const chunk = new Uint8Array(buffer.buffer, buffer.byteOffset, n);
+        if (onData) onData(chunk, true);
+        else early.push(chunk.slice());
       },
     },
   });
