@@ -14,6 +14,11 @@
 // AES-128-GCM, 16 KiB writes): MB/s and the whole CPU time (user + system,
 // this process) per record, medians of 3; and the JS heap each record
 // allocates, garbage included (the inspector's sampling heap profiler, 32 MiB).
+// The third client is the floor itself: node:tls makes the handshake (through
+// a JS stream, so the TCP socket stays in JS hands), then it seals and opens
+// the records with node:crypto as wasm-tls does, and writes them to, and reads
+// them from, the net.Socket directly, with no TLS library: the fastest a TLS
+// client built on node:crypto and net.Socket can go.
 
 import crypto from 'node:crypto';
 import inspector from 'node:inspector';
@@ -21,6 +26,8 @@ import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import nodeTls from 'node:tls';
+import net from 'node:net';
+import { Duplex } from 'node:stream';
 
 const argv = process.argv.slice(2);
 const at = argv.indexOf('--records');
@@ -150,6 +157,124 @@ async function transfer(tls, mode, bytes, measure) {
   return result;
 }
 
+/** HKDF-Expand-Label(secret, label, "", length) with SHA-256 (RFC 8446 §7.1), for length <= 32. */
+function expandLabel(secret, label, length) {
+  const full = Buffer.from(`tls13 ${label}`);
+  const info = Buffer.concat([Buffer.from([0, length, full.length]), full, Buffer.from([0, 1])]);
+  return crypto.createHmac('sha256', secret).update(info).digest().subarray(0, length);
+}
+
+/** One direction's TLS 1.3 AES-128-GCM records, from its traffic secret: what js/record-jobs.js does per record. */
+function recordProtection(secret, seq) {
+  const key = crypto.createSecretKey(expandLabel(secret, 'key', 16));
+  const iv = expandLabel(secret, 'iv', 12);
+  const nonce = () => {
+    const n = Buffer.from(iv);
+    n.writeUInt32BE((n.readUInt32BE(8) ^ seq) >>> 0, 8);
+    n.writeUInt32BE((n.readUInt32BE(4) ^ Math.floor(seq / 2 ** 32)) >>> 0, 4);
+    seq++;
+    return n;
+  };
+  const scratch = Buffer.allocUnsafe(RECORD + 1);
+  return {
+    /** The parts of the record holding `data` (up to 16 KiB). */
+    seal(data) {
+      const head = Buffer.from([23, 3, 3, (data.length + 17) >> 8, (data.length + 17) & 255]);
+      const cipher = crypto.createCipheriv('aes-128-gcm', key, nonce(), { authTagLength: TAG });
+      cipher.setAAD(head);
+      scratch.set(data);
+      scratch[data.length] = 23; // application_data
+      const ciphertext = cipher.update(scratch.subarray(0, data.length + 1));
+      cipher.final();
+      return [head, ciphertext, cipher.getAuthTag()];
+    },
+    /** The data of the record `record` (header included), or throws. */
+    open(record) {
+      const decipher = crypto.createDecipheriv('aes-128-gcm', key, nonce(), { authTagLength: TAG });
+      decipher.setAAD(record.subarray(0, 5));
+      decipher.setAuthTag(record.subarray(record.length - TAG));
+      const plaintext = decipher.update(record.subarray(5, record.length - TAG));
+      decipher.final();
+      return plaintext.subarray(0, plaintext.length - 1);
+    },
+  };
+}
+
+/** The floor client (see the top): sends or receives `bytes`, as transfer() does. */
+async function floorTransfer(mode, bytes, measure) {
+  // As js/transports/tcp.js: reads into one buffer, lent to onRead for the call; 64 KiB writes buffered.
+  let onRead = null;
+  const readBuffer = Buffer.allocUnsafeSlow(256 * 1024);
+  const tcp = net.connect({
+    port,
+    host: '127.0.0.1',
+    writableHighWaterMark: 64 * 1024,
+    onread: { buffer: readBuffer, callback: (n) => onRead(readBuffer.subarray(0, n)) },
+  });
+  await once(tcp, 'connect');
+  const secrets = {};
+  const toTls = new Duplex({ read() {}, write: (chunk, encoding, cb) => tcp.write(chunk, cb) });
+  onRead = (chunk) => toTls.push(Buffer.from(chunk));
+  const socket = nodeTls.connect({ socket: toTls, rejectUnauthorized: false });
+  socket.on('keylog', (line) => {
+    const [label, , secret] = line.toString().trim().split(' ');
+    secrets[label] = Buffer.from(secret, 'hex');
+  });
+  let tickets = 0;
+  socket.on('session', () => tickets++);
+  await once(socket, 'secureConnect');
+  while (tickets < 2) await once(socket, 'session'); // OpenSSL's two, under the first receive sequence numbers
+  await new Promise((resolve) => setTimeout(resolve, 20)); // the client's Finished leaves through toTls
+  const send = recordProtection(secrets.CLIENT_TRAFFIC_SECRET_0, 0);
+  const receive = recordProtection(secrets.SERVER_TRAFFIC_SECRET_0, tickets);
+  const writeRecords = (records) => {
+    tcp.cork();
+    let more = true;
+    for (const parts of records) for (const part of parts) more = tcp.write(part);
+    tcp.uncork();
+    return more;
+  };
+  /** Resolves once `n` bytes of data came, or (n 0) the first record. */
+  const received = (n) => new Promise((resolve) => {
+    let held = null;
+    let got = 0;
+    onRead = (chunk) => {
+      let at = 0;
+      if (held) {
+        chunk = Buffer.concat([held, chunk]);
+        held = null;
+      }
+      while (chunk.length - at >= 5) {
+        const end = at + 5 + chunk.readUInt16BE(at + 3);
+        if (end > chunk.length) break;
+        got += receive.open(chunk.subarray(at, end)).length;
+        at = end;
+      }
+      if (at < chunk.length) held = Buffer.from(chunk.subarray(at)); // the read buffer is used again
+      if (got >= n) resolve();
+    };
+  });
+  const block = crypto.randomBytes(RECORD);
+  const stop = await measure();
+  if (mode === 'receive') {
+    writeRecords([send.seal(Buffer.from(`recv ${bytes}\n`))]);
+    await received(bytes);
+  } else {
+    writeRecords([send.seal(Buffer.from(`send ${bytes}\n`))]);
+    const ok = received(0);
+    for (let left = bytes; left > 0;) {
+      const records = [];
+      for (let i = 0; i < 8 && left > 0; i++, left -= RECORD) records.push(send.seal(block));
+      if (!writeRecords(records)) await once(tcp, 'drain');
+    }
+    await ok;
+  }
+  const result = await stop();
+  tcp.destroy();
+  socket.destroy();
+  return result;
+}
+
 const time = () => {
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
@@ -177,16 +302,24 @@ const sampleHeap = (records) => async () => {
 console.log('');
 console.log('| client | direction | MB/s | CPU µs/record (user + system) | JS heap allocated, bytes/record |');
 console.log('|---|---|---:|---:|---:|');
+const ratios = [];
 for (const mode of ['receive', 'send']) {
-  for (const [label, tls] of [['node:tls', nodeTls], ['wasm-tls', wasmTls]]) {
+  const speed = {};
+  for (const [label, tls] of [['node:tls', nodeTls], ['wasm-tls', wasmTls], ['floor: node:crypto + net.Socket', null]]) {
+    const run = (bytes, measure) => (tls ? transfer(tls, mode, bytes, measure) : floorTransfer(mode, bytes, measure));
     const rows = [];
     for (let round = 0; round < 4; round++) {
-      const row = await transfer(tls, mode, BYTES, time);
+      const row = await run(BYTES, time);
       if (round > 0) rows.push(row);
     }
     const heapBytes = 32 * 1024 * 1024;
-    const perRecord = await transfer(tls, mode, heapBytes, sampleHeap(heapBytes / RECORD));
-    console.log(`| ${label} | ${mode} | ${median(rows.map((r) => r[0])).toFixed(0)} | ${median(rows.map((r) => r[1])).toFixed(1)} | ${perRecord.toFixed(0)} |`);
+    const perRecord = await run(heapBytes, sampleHeap(heapBytes / RECORD));
+    speed[label] = median(rows.map((r) => r[0]));
+    console.log(`| ${label} | ${mode} | ${speed[label].toFixed(0)} | ${median(rows.map((r) => r[1])).toFixed(1)} | ${perRecord.toFixed(0)} |`);
   }
+  const floor = speed['floor: node:crypto + net.Socket'];
+  ratios.push(`${mode}: wasm-tls / node:tls ${(speed['wasm-tls'] / speed['node:tls']).toFixed(2)}, floor / node:tls ${(floor / speed['node:tls']).toFixed(2)}, wasm-tls / floor ${(speed['wasm-tls'] / floor).toFixed(2)}`);
 }
+console.log('');
+for (const line of ratios) console.log(line);
 server.kill();
