@@ -727,22 +727,23 @@ export class TLSSocket extends Duplex {
       this._pendingWrites = [list, cb];
       return;
     }
+    // Never at once, even when the transport took all: the writes the stream
+    // is given meanwhile then come to _writev together and fill records (as
+    // node:tls, whose writes complete later).
+    const done = () => queueMicrotask(cb);
+    if (this._records) {
+      // The host seals (its jobs run as they are emitted, so none waits); the bytes stay here.
+      this._records.write(list);
+      this._records.whenWritten(() => this._whenDrained(done));
+      return;
+    }
     try {
-      if (this._records) {
-        // The host seals; the bytes stay here. Jobs emitted before go first.
-        this._records.run();
-        this._records.write(list);
-      } else {
-        this._writeToEngine(list);
-      }
+      this._writeToEngine(list);
     } catch (e) {
       cb(engineError(e));
       return;
     }
-    // Never at once, even when the transport took all: the writes the stream
-    // is given meanwhile then come to _writev together and fill records (as
-    // node:tls, whose writes complete later).
-    this._flush(() => queueMicrotask(cb));
+    this._flush(done);
   }
 
   /** Writes `list` through rustls, and what follows a handover on the way through the host. */
