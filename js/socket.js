@@ -94,7 +94,6 @@ export class TLSSocket extends Duplex {
     this._bytesWritten = 0;
     this._engineFailed = false; // a TLS error after the handshake (see _fail)
     this._pendingWrites = null; // [chunks, callback] held until the peer is verified
-    this._flushingOnDestroy = false; // _destroy() seals what write() left for later
     this._pendingFinal = null;
     this._drainCallbacks = [];
     this._timeoutMs = 0;
@@ -284,7 +283,7 @@ export class TLSSocket extends Duplex {
   /** Records the host sealed, in order, as parts (headers, ciphertexts, tags). */
   writeRecords(parts) {
     const transport = this._transport;
-    if ((this.destroyed && !this._flushingOnDestroy) || !transport || this._transportClosed || transport.writable === false) return;
+    if (this.destroyed || !transport || this._transportClosed || transport.writable === false) return;
     this._touch();
     let written = true;
     if (typeof transport.writev === 'function') {
@@ -810,6 +809,13 @@ export class TLSSocket extends Duplex {
     this.destroy(err);
   }
 
+  destroy(err, cb) {
+    // Written this turn, not sealed yet (RecordJobs.write): it leaves before
+    // the transport closes, as node:tls had written it at once.
+    if (!this.destroyed && this._records?.planLater) this._records.plan();
+    return super.destroy(err, cb);
+  }
+
   _destroy(err, cb) {
     untrackSocket(this);
     clearTimeout(this._timer);
@@ -818,13 +824,6 @@ export class TLSSocket extends Duplex {
     this._acceptor = null;
     this._heldChunks = null;
     this._timer = null;
-    if (this._records?.planLater) {
-      // Written this turn, not sealed yet (RecordJobs.write): it leaves before
-      // the transport closes, as node:tls had written it at once.
-      this._flushingOnDestroy = true;
-      this._records.plan();
-      this._flushingOnDestroy = false;
-    }
     this._uncork(); // an alert may wait in the cork
     if (this._transport) this._transport.destroy();
     this._transport = null;
