@@ -377,13 +377,16 @@ export class RecordJobs {
     if (!chunk.length) return;
     if (lent && !this.aead.synchronous) chunk = chunk.slice(); // opened later
     this.received.push(chunk);
-    this.frame();
-    if (lent && this.aead.synchronous) {
+    try {
+      this.frame();
+    } finally {
       // The whole records were opened in place; what is left (most often a
-      // record's first part) is kept.
-      const lender = chunk.buffer;
-      this.received.copyFrom(lender);
-      for (const entry of this.inFlight) entry.parts = entry.parts.map((part) => (part.buffer === lender ? part.slice() : part));
+      // record's first part) is kept, even when a 'data' listener threw.
+      if (lent && this.aead.synchronous) {
+        const lender = chunk.buffer;
+        this.received.copyFrom(lender);
+        for (const entry of this.inFlight) entry.parts = entry.parts.map((part) => (part.buffer === lender ? part.slice() : part));
+      }
     }
   }
 

@@ -414,3 +414,50 @@ test('wasm-tls server, host records (WebCrypto) opening slowly: the ciphertext q
   // Past 1 MiB by what was read before the pause took hold (a few 64 KiB reads).
   assert.ok(most < (1 << 20) + 512 * 1024, `backlog reached ${most} bytes`);
 });
+
+// A 'data' listener that throws, with the exception caught by the process's
+// 'uncaughtException' listener (a child process: the test runner fails a test
+// on any uncaught exception). The throw leaves mid-read: what the socket kept
+// of the TCP client's lent read buffer must have been copied all the same.
+const THROWING_LISTENER = `
+import ntls from 'node:tls';
+import { createHash, randomBytes } from 'node:crypto';
+const [lib, key, cert] = JSON.parse(process.argv[1]);
+const tls = lib === 'node:tls' ? ntls : (await import(${JSON.stringify(new URL('../../js/entry/node.js', import.meta.url).href)})).default;
+const payload = randomBytes(4 << 20);
+const server = ntls.createServer({ key, cert }, (s) => {
+  s.write('hello');
+  s.once('data', () => s.end(payload));
+});
+await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+let thrown = 0;
+process.on('uncaughtException', () => thrown++);
+const client = tls.connect({ port: server.address().port, host: '127.0.0.1', rejectUnauthorized: false });
+const chunks = [];
+let got = 0;
+client.on('data', (data) => {
+  chunks.push(data);
+  got += data.length;
+  if (got === 5) client.write('go');
+  else if (thrown === 0 && got > 300_000) throw new Error('thrown by a data listener');
+});
+client.on('error', (err) => console.log(JSON.stringify({ error: err.code })));
+client.on('end', () => {
+  const data = Buffer.concat(chunks).subarray(5);
+  const sha = (b) => createHash('sha256').update(b).digest('hex');
+  console.log(JSON.stringify({ thrown, length: data.length, intact: sha(data) === sha(payload) }));
+  client.end();
+  server.close();
+});
+`;
+
+test('a throwing data listener (caught by uncaughtException) loses no bytes, in node:tls and in wasm-tls (TCP client, host records)', async () => {
+  const { execFile } = await import('node:child_process');
+  const run = (lib) => new Promise((resolve, reject) => {
+    execFile(process.execPath, ['--input-type=module', '-e', THROWING_LISTENER, JSON.stringify([lib, certs.ec.key, certs.ec.cert])],
+      { timeout: 30_000 }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(Object.assign({}, ...stdout.trim().split('\n').map((line) => JSON.parse(line))))));
+  });
+  const theirs = await run('node:tls');
+  assert.deepEqual(theirs, { thrown: 1, length: 4 << 20, intact: true });
+  assert.deepEqual(await run('wasm-tls'), theirs);
+});
