@@ -249,8 +249,9 @@ class Reader {
   }
   /**
    * The next `n` bytes; if the reader was made to `reuse`, copied into a buffer
-   * kept for that length and overwritten by the next such read: for nonces and
-   * AADs, which a synchronous AEAD is done with when it returns (no object per record).
+   * kept for that length and overwritten by the next such read: for nonces,
+   * AADs and TLS 1.3's content type, which a synchronous AEAD is done with when
+   * it returns (no object per record).
    */
   read(n) {
     if (!this.reuse) return this.take(n);
@@ -286,13 +287,14 @@ export class RecordJobs {
     this.sealing = 0;
     /** @type {(() => void)[]} waiting for all that was written to be handed to the transport */
     this.writtenWaiters = [];
-    /** Written, not yet planned (see plan()). */
-    this.unplanned = new ChunkQueue();
+    /**
+     * Written, not yet sealed: plan() has the engine frame them into records,
+     * whose SEAL_DATA jobs take them from the front.
+     */
+    this.unsealed = new ChunkQueue();
     this.planning = false;
     /** Less than a record was written and waits to be planned (see write()). */
     this.planLater = false;
-    /** The bytes being planned: SEAL_DATA jobs take from them. */
-    this.planned = new ChunkQueue();
     /** Received ciphertext not yet framed. */
     this.received = new ChunkQueue();
     /**
@@ -336,8 +338,8 @@ export class RecordJobs {
    * bytes stay here (the engine plans the records).
    */
   write(chunks) {
-    for (const chunk of chunks) this.unplanned.push(chunk);
-    if (this.unplanned.length >= RECORD_DATA || !this.aead.synchronous) {
+    for (const chunk of chunks) this.unsealed.push(chunk);
+    if (this.unsealed.length >= RECORD_DATA || !this.aead.synchronous) {
       this.plan();
     } else if (!this.planLater) {
       // Less than a record waits for the microtasks queued meanwhile: the
@@ -357,16 +359,13 @@ export class RecordJobs {
     if (this.planning) return; // the loop below goes on
     this.planning = true;
     try {
-      while (this.unplanned.length && this.sealing < SEALING_WINDOW && !this.cancelled && !this.failed) {
-        const n = Math.min(this.unplanned.length, PLAN_SLICE);
-        for (const part of this.unplanned.take(n)) this.planned.push(part);
-        this.engine.writePlan(n);
-        this.run();
+      while (this.unsealed.length && this.sealing < SEALING_WINDOW && !this.cancelled && !this.failed) {
+        this.engine.writePlan(Math.min(this.unsealed.length, PLAN_SLICE));
+        this.run(); // seals all that was planned
       }
     } catch (e) {
       this.fail(e);
     } finally {
-      this.planned.clear();
       this.planning = false;
     }
   }
@@ -428,7 +427,7 @@ export class RecordJobs {
     let batch = null;
     let count = 0;
     try {
-      while (r.at < jobs.length) {
+      while (r.at < jobs.length && !this.cancelled) {
         const kind = r.u8();
         if (count && kind !== SEAL && kind !== SEAL_DATA) {
           this.writeSealed(sealed, batch);
@@ -461,8 +460,8 @@ export class RecordJobs {
           if (kind === SEAL) {
             parts = [r.take(length)];
           } else {
-            parts = this.planned.take(length);
-            const suffix = r.take(r.u8());
+            parts = this.unsealed.take(length);
+            const suffix = r.read(r.u8()); // sealed before the next read (node:crypto), else a view
             if (suffix.length) parts.push(suffix);
           }
           const result = this.aead.seal(this.keys[0], iv, additionalData, parts);
@@ -474,7 +473,9 @@ export class RecordJobs {
             }
             (batch ??= []).push({ prefix, sealed: result, length: parts.reduce((n, part) => n + part.length, 0) });
           } else {
-            (sealed ??= []).push(prefix, ...result);
+            sealed ??= [];
+            sealed.push(prefix);
+            for (let i = 0; i < result.length; i++) sealed.push(result[i]);
           }
           if (++count === SEALS_PER_WRITE) {
             this.writeSealed(sealed, batch);
@@ -527,7 +528,7 @@ export class RecordJobs {
 
   /** Whether all written has been sealed and handed to the transport, or will be at the end of this turn. */
   allWritten() {
-    return (this.unplanned.length === 0 || this.planLater) && this.sealsPending === 0;
+    return (this.unsealed.length === 0 || this.planLater) && this.sealsPending === 0;
   }
 
   /**
@@ -631,14 +632,14 @@ export class RecordJobs {
   fail(err) {
     if (this.failed || this.cancelled) return;
     this.failed = true;
-    this.unplanned.clear();
+    this.unsealed.clear();
     this.received.clear();
     this.socket.recordFailed(err);
   }
 
   cancel() {
     this.cancelled = true;
-    this.unplanned.clear();
+    this.unsealed.clear();
     this.idle = [];
     this.writtenWaiters = [];
     this.received.clear();
