@@ -229,10 +229,11 @@ async function floorTransfer(mode, bytes, measure) {
   await new Promise((resolve) => setTimeout(resolve, 20)); // the client's Finished leaves through toTls
   const send = recordProtection(secrets.CLIENT_TRAFFIC_SECRET_0, 0);
   const receive = recordProtection(secrets.SERVER_TRAFFIC_SECRET_0, tickets);
-  const writeRecords = (records) => {
+  /** Writes a record's parts in one go (as wasm-tls does); false: wait for 'drain'. */
+  const writeRecord = (parts) => {
     tcp.cork();
     let more = true;
-    for (const parts of records) for (const part of parts) more = tcp.write(part);
+    for (const part of parts) more = tcp.write(part);
     tcp.uncork();
     return more;
   };
@@ -263,14 +264,14 @@ async function floorTransfer(mode, bytes, measure) {
   const block = crypto.randomBytes(RECORD);
   const stop = await measure();
   if (mode === 'receive') {
-    writeRecords([send.seal(Buffer.from(`recv ${bytes}\n`))]);
+    writeRecord(send.seal(Buffer.from(`recv ${bytes}\n`)));
     await received(bytes);
   } else {
-    writeRecords([send.seal(Buffer.from(`send ${bytes}\n`))]);
+    writeRecord(send.seal(Buffer.from(`send ${bytes}\n`)));
     const ok = received(0);
     const writable = new Writable({
       write(data, encoding, cb) {
-        if (writeRecords([send.seal(data)])) cb();
+        if (writeRecord(send.seal(data))) cb();
         else tcp.once('drain', cb);
       },
     });
