@@ -192,7 +192,7 @@ class ChunkQueue {
   }
   /** Copies the chunks that are views of `buffer`, which its owner takes back. */
   copyFrom(buffer) {
-    this.chunks = this.chunks.map((chunk) => (chunk.buffer === buffer ? chunk.slice() : chunk));
+    this.chunks = copiedFrom(this.chunks, buffer);
   }
   /** The first `n` bytes (fewer if fewer are queued): a view, or a copy if they span chunks. */
   peek(n) {
@@ -226,6 +226,11 @@ class ChunkQueue {
     }
     return parts;
   }
+}
+
+/** `parts`, each view of `buffer` (which its owner takes back) replaced by a copy. */
+function copiedFrom(parts, buffer) {
+  return parts.map((part) => (part.buffer === buffer ? part.slice() : part));
 }
 
 /** By length: see Reader.read(). */
@@ -384,7 +389,7 @@ export class RecordJobs {
       if (lent && this.aead.synchronous) {
         const lender = chunk.buffer;
         this.received.copyFrom(lender);
-        for (const entry of this.inFlight) entry.parts = entry.parts.map((part) => (part.buffer === lender ? part.slice() : part));
+        for (const entry of this.inFlight) entry.parts = copiedFrom(entry.parts, lender);
       }
     }
   }

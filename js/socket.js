@@ -691,10 +691,15 @@ export class TLSSocket extends Duplex {
     this._writeOutput();
     if (this._records || this._engine?.hostRecords) {
       this._runRecords();
-      if (cb) this._records.whenWritten(() => this._whenDrained(cb));
+      if (cb) this._whenRecordsWritten(cb);
       return;
     }
     if (cb) this._whenDrained(cb);
+  }
+
+  /** `cb` once the host has sealed all that was written and the transport has taken it. */
+  _whenRecordsWritten(cb) {
+    this._records.whenWritten(() => this._whenDrained(cb));
   }
 
   /** Writes the records rustls has made. */
@@ -733,7 +738,7 @@ export class TLSSocket extends Duplex {
     if (this._records) {
       // The host seals (its jobs run as they are emitted, so none waits); the bytes stay here.
       this._records.write(list);
-      this._records.whenWritten(() => this._whenDrained(done));
+      this._whenRecordsWritten(done);
       return;
     }
     try {
